@@ -1,0 +1,18 @@
+"""Internal: the Django app config; imports every app's ``components`` module."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class LiveConfig(AppConfig):
+    """Configure ``live`` and autodiscover components."""
+
+    name = "live"
+    verbose_name = "Live components"
+
+    def ready(self) -> None:
+        """Called once Django is set up; register every app's components."""
+        from live import registry
+
+        registry.autodiscover()

@@ -1,0 +1,67 @@
+"""Internal: validate and coerce event arguments from a handler's annotations.
+
+htmx sends form values as strings; pydantic's lax mode turns ``"42"`` into
+``42`` for an ``int`` parameter. Unknown, missing and wrong arguments are
+reported per field and the handler is not called.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+import pydantic
+
+from live.exceptions import InvalidArguments
+
+
+@lru_cache(maxsize=1024)
+def _model_for(func: Callable[..., Any]) -> tuple[type[pydantic.BaseModel], bool]:
+    """Return a pydantic model of ``func``'s keyword arguments and whether it takes ``**kwargs``."""
+    signature = inspect.signature(func)
+    try:
+        hints = typing.get_type_hints(func)
+    except (NameError, TypeError):
+        hints = {}
+    fields: dict[str, Any] = {}
+    var_keyword = False
+    for name, parameter in signature.parameters.items():
+        if name == "self":
+            continue
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            var_keyword = True
+            continue
+        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY):
+            continue
+        annotation = hints.get(name, Any)
+        default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+        fields[name] = (annotation, default)
+    config = pydantic.ConfigDict(extra="allow" if var_keyword else "forbid")
+    model = pydantic.create_model(  # type: ignore[call-overload]
+        f"{getattr(func, '__qualname__', 'handler')}Arguments", __config__=config, **fields
+    )
+    return model, var_keyword
+
+
+def validate(func: Callable[..., Any], event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``payload`` validated and coerced for ``func``, or raise ``InvalidArguments``."""
+    model, var_keyword = _model_for(func)
+    try:
+        instance = model.model_validate(dict(payload))
+    except pydantic.ValidationError as exc:
+        fields: dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            location = ".".join(str(part) for part in error["loc"]) or "__all__"
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "Unexpected argument"
+            fields.setdefault(location, message)
+        summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
+        raise InvalidArguments(f"Invalid arguments for {event!r}: {summary}", fields) from exc
+    values = {name: getattr(instance, name) for name in type(instance).model_fields}
+    if var_keyword and instance.model_extra:
+        values.update(instance.model_extra)
+    return values

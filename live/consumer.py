@@ -1,0 +1,394 @@
+"""The WebSocket transport: one ``LiveConsumer`` per page, many components on it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from live import conf, protocol, registry, tokens
+from live.catchup import Entry
+from live.exceptions import (
+    FrameTooLarge,
+    LiveError,
+    NotJoined,
+    ProtocolError,
+    TooManyComponents,
+)
+from live.mounted import Mounted
+from live.types import Frame
+
+logger = logging.getLogger("live")
+
+T = TypeVar("T")
+
+#: Channel-layer message type of every broadcast; handled by ``live_broadcast``.
+BROADCAST_TYPE = "live.broadcast"
+#: Channel-layer message type of a direct component push; handled by ``live_update``.
+UPDATE_TYPE = "live.update"
+
+
+def component_group(component_id: str) -> str:
+    """Return the group a component's consumers join for direct pushes."""
+    return f"live-c-{component_id}"
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Return the nesting depth of a parsed JSON value, stopping past ``limit``."""
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """Serve every live component of one page over one socket.
+
+    Frames are JSON objects (see ``live.protocol``); a failing frame gets an
+    ``error`` frame and never affects the other components or the socket.
+    """
+
+    async def connect(self) -> None:
+        """Called when the socket opens; accept it and start with no components."""
+        self.mounted: dict[str, Mounted] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.followers: dict[str, set[str]] = {}
+        self.pending: dict[str, asyncio.TimerHandle | asyncio.Task[None]] = {}
+        self.last_push: dict[str, float] = {}
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        """Called when the socket closes; leave every group."""
+        for handle in getattr(self, "pending", {}).values():
+            handle.cancel()
+        for group in list(getattr(self, "followers", {})):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.followers = {}
+        self.mounted = {}
+
+    # Helpers -----------------------------------------------------------------
+
+    @property
+    def user(self) -> Any:
+        """The user of this connection (anonymous without ``AuthMiddlewareStack``)."""
+        from django.contrib.auth.models import AnonymousUser
+
+        return self.scope.get("user") or AnonymousUser()
+
+    def binding(self) -> str:
+        """Return the token binding of this connection's user and session."""
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        return tokens.binding(getattr(self.user, "pk", None), session_key)
+
+    async def run_sync(self, func: Callable[[], T]) -> T:
+        """Run blocking component code off the event loop, with fresh DB connections."""
+        runner = database_sync_to_async(func, thread_sensitive=conf.get("THREAD_SENSITIVE"))
+        result: T = await runner()
+        return result
+
+    async def send_frame(self, frame: Frame) -> None:
+        """Send one frame as compact JSON."""
+        await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+
+    async def send_error(
+        self, error: LiveError, component_id: object = None, ref: object = None
+    ) -> None:
+        """Send an error frame for ``error``."""
+        frame: Frame = {protocol.KEY_TYPE: protocol.ERROR, **error.as_frame()}
+        if isinstance(component_id, str) and len(component_id) <= 64:
+            frame[protocol.KEY_ID] = component_id
+        if isinstance(ref, int):
+            frame[protocol.KEY_REF] = ref
+        await self.send_frame(frame)
+
+    def lock(self, component_id: str) -> asyncio.Lock:
+        """Return the lock that serialises work on one component."""
+        return self.locks.setdefault(component_id, asyncio.Lock())
+
+    # Receiving -----------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Called with each client frame; parse, check and dispatch it."""
+        frame: Any = None
+        try:
+            raw = text_data if text_data is not None else (bytes_data or b"").decode()
+            limit = conf.get("MAX_FRAME_BYTES")
+            if len(raw) > limit:
+                raise FrameTooLarge(f"Frame of {len(raw)} bytes is over the limit of {limit}")
+            try:
+                frame = json.loads(raw)
+            except (ValueError, RecursionError) as exc:
+                raise ProtocolError("Frame is not valid JSON") from exc
+            if not isinstance(frame, dict):
+                raise ProtocolError("Frame must be a JSON object")
+            if _depth(frame, conf.get("MAX_FRAME_DEPTH")) > conf.get("MAX_FRAME_DEPTH"):
+                raise ProtocolError("Frame is nested too deeply")
+            await self.receive_json(frame)
+        except LiveError as error:
+            component_id = frame.get(protocol.KEY_ID) if isinstance(frame, dict) else None
+            ref = frame.get(protocol.KEY_REF) if isinstance(frame, dict) else None
+            await self.send_error(error, component_id, ref)
+        except Exception:
+            logger.exception("live: unexpected error handling a frame")
+            await self.send_error(LiveError())
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Dispatch a parsed frame by its ``type``."""
+        kind = content.get(protocol.KEY_TYPE)
+        if kind == protocol.EVENT:
+            await self.handle_event(content)
+        elif kind == protocol.JOIN:
+            await self.handle_join(content)
+        elif kind == protocol.LEAVE:
+            await self.handle_leave(content)
+        elif kind == protocol.RESYNC:
+            await self.handle_resync(content)
+        elif kind == protocol.PING:
+            await self.send_frame({protocol.KEY_TYPE: protocol.PONG})
+        else:
+            valid = ", ".join(protocol.CLIENT_TYPES)
+            shown = str(kind)[:40]
+            raise ProtocolError(f"Unknown frame type {shown!r}; expected one of: {valid}")
+
+    def get_mounted(self, component_id: object) -> Mounted:
+        """Return a component this socket has joined, or raise ``NotJoined``."""
+        mounted = self.mounted.get(component_id) if isinstance(component_id, str) else None
+        if mounted is None:
+            raise NotJoined("Component is not joined on this connection; join it first")
+        return mounted
+
+    async def handle_join(self, content: Frame) -> None:
+        """Resume a component from its token and answer with an ack or its HTML."""
+        token = content.get(protocol.KEY_TOKEN)
+        client_version = content.get(protocol.KEY_VERSION)
+        bound_to = self.binding()
+        user = self.user
+        claimed = content.get(protocol.KEY_ID)
+        if claimed not in self.mounted and len(self.mounted) >= conf.get("MAX_COMPONENTS"):
+            raise TooManyComponents(
+                f"At most {conf.get('MAX_COMPONENTS')} components per connection"
+            )
+
+        def resume() -> tuple[Mounted, Frame]:
+            mounted, remounted = Mounted.resume(token, user=user, bound_to=bound_to)
+            return mounted, mounted.join_frame(client_version, remounted)
+
+        mounted, frame = await self.run_sync(resume)
+        component_id = mounted.component_id
+        async with self.lock(component_id):
+            self.mounted[component_id] = mounted
+            added = await self.follow(component_id, [*mounted.groups, component_group(component_id)])
+            await self.send_frame(frame)
+            if added:
+                # Broadcasts sent between the catch-up and joining the group.
+                late = await self.run_sync(lambda: mounted.commit(None) if mounted.catch_up() else None)
+                if late is not None:
+                    await self.send_frame(late)
+
+    async def handle_event(self, content: Frame) -> None:
+        """Apply a client event to one component and send the diff."""
+        mounted = self.get_mounted(content.get(protocol.KEY_ID))
+        event = content.get(protocol.KEY_EVENT)
+        payload = content.get(protocol.KEY_PAYLOAD, {})
+        ref = content.get(protocol.KEY_REF)
+        async with self.lock(mounted.component_id):
+            self.cancel_push(mounted.component_id)
+            frame = await self.run_sync(lambda: mounted.handle_event(event, payload, ref))
+            await self.follow(mounted.component_id, mounted.groups)
+            await self.send_frame(frame)
+
+    async def handle_resync(self, content: Frame) -> None:
+        """Send the whole HTML of one component again."""
+        mounted = self.get_mounted(content.get(protocol.KEY_ID))
+        async with self.lock(mounted.component_id):
+            frame = await self.run_sync(mounted.full_frame)
+            await self.send_frame(frame)
+
+    async def handle_leave(self, content: Frame) -> None:
+        """Forget one component on this socket (its snapshot stays for a rejoin)."""
+        mounted = self.get_mounted(content.get(protocol.KEY_ID))
+        component_id = mounted.component_id
+        self.cancel_push(component_id)
+        del self.mounted[component_id]
+        self.locks.pop(component_id, None)
+        await self.follow(component_id, [])
+
+    async def follow(self, component_id: str, groups: list[str]) -> bool:
+        """Make ``component_id`` follow exactly ``groups``; return whether any group was added."""
+        added = False
+        wanted = set(groups)
+        if component_id in self.mounted:
+            wanted.add(component_group(component_id))
+        for group in wanted:
+            members = self.followers.setdefault(group, set())
+            if not members:
+                await self.channel_layer.group_add(group, self.channel_name)
+                added = True
+            members.add(component_id)
+        for group, members in list(self.followers.items()):
+            if group not in wanted and component_id in members:
+                members.discard(component_id)
+                if not members:
+                    del self.followers[group]
+                    await self.channel_layer.group_discard(group, self.channel_name)
+        return added
+
+    # Channel-layer messages ------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Route a message; one without a handler is logged instead of killing the socket."""
+        try:
+            await super().dispatch(message)
+        except ValueError as exc:
+            if "No handler for message type" not in str(exc):
+                raise
+            logger.warning("live: no handler for message type %r", message.get("type"))
+
+    async def live_broadcast(self, message: dict[str, Any]) -> None:
+        """Called for each ``live.broadcast(...)``; apply it to every following component."""
+        entry = Entry(
+            group=message["group"],
+            epoch=message["epoch"],
+            seq=message["seq"],
+            event=message["event"],
+            payload=message["payload"],
+        )
+        for component_id in list(self.followers.get(entry.group, ())):
+            mounted = self.mounted.get(component_id)
+            if mounted is None:
+                continue
+            async with self.lock(component_id):
+                applied = await self.run_sync(lambda m=mounted: m.apply_broadcast(entry))
+            if applied:
+                self.schedule_push(component_id)
+
+    async def live_update(self, message: dict[str, Any]) -> None:
+        """Called for ``broadcast_component_update``: replace one component's HTML/state."""
+        mounted = self.mounted.get(message["component_id"])
+        if mounted is None:
+            return
+        async with self.lock(mounted.component_id):
+            frame = await self.run_sync(
+                lambda: mounted.replace(message.get("html"), message.get("state"))
+            )
+            await self.send_frame(frame)
+
+    # Coalesced pushes ---------------------------------------------------------------
+
+    def schedule_push(self, component_id: str) -> None:
+        """Render ``component_id`` now, or once its push interval has passed."""
+        if component_id in self.pending:
+            return
+        interval = conf.get("PUSH_INTERVAL")
+        wait = self.last_push.get(component_id, 0.0) + interval - time.monotonic()
+        loop = asyncio.get_running_loop()
+        if wait <= 0:
+            self.pending[component_id] = loop.create_task(self.push(component_id))
+        else:
+            self.pending[component_id] = loop.call_later(
+                wait, lambda: self._start_push(component_id)
+            )
+
+    def _start_push(self, component_id: str) -> None:
+        self.pending[component_id] = asyncio.get_running_loop().create_task(
+            self.push(component_id)
+        )
+
+    def cancel_push(self, component_id: str) -> None:
+        """Drop a scheduled push; the caller is about to render anyway."""
+        handle = self.pending.pop(component_id, None)
+        if handle is not None and not isinstance(handle, asyncio.Task):
+            handle.cancel()
+
+    async def push(self, component_id: str) -> None:
+        """Render one component after broadcasts and send the diff."""
+        try:
+            mounted = self.mounted.get(component_id)
+            if mounted is None:
+                return
+            async with self.lock(component_id):
+                if self.pending.get(component_id) is not asyncio.current_task():
+                    return
+                self.last_push[component_id] = time.monotonic()
+                frame = await self.run_sync(lambda: mounted.commit(None))
+                await self.follow(component_id, mounted.groups)
+                if frame[protocol.KEY_TYPE] != protocol.ACK:
+                    await self.send_frame(frame)
+        except LiveError as error:
+            await self.send_error(error, component_id)
+        except Exception:
+            logger.exception("live: error pushing component %s", component_id)
+        finally:
+            if self.pending.get(component_id) is asyncio.current_task():
+                del self.pending[component_id]
+
+
+class ComponentConsumer(LiveConsumer):
+    """A socket dedicated to one component, mounted at connect.
+
+    Set ``component_name``; frames ``{"event": ..., "payload": ...}`` go to
+    ``dispatch_event``. Group handlers such as ``audit_entry(self, event)`` can
+    be added as methods, as in any Channels consumer.
+    """
+
+    component_name: ClassVar[str] = ""
+
+    def get_component_params(self) -> dict[str, Any]:
+        """Return the component's params; the URL route's kwargs by default."""
+        return dict(self.scope.get("url_route", {}).get("kwargs", {}))
+
+    async def connect(self) -> None:
+        """Accept, mount ``component_name`` and send its HTML."""
+        await super().connect()
+        component_cls = registry.get(self.component_name)
+        params = self.get_component_params()
+        user, bound_to = self.user, self.binding()
+        try:
+            mounted = await self.run_sync(
+                lambda: Mounted.mount(component_cls, params=params, user=user, bound_to=bound_to)
+            )
+        except LiveError as error:
+            await self.send_error(error)
+            await self.close(code=4000 + error.status)
+            return
+        self.component_id = mounted.component_id
+        self.mounted[mounted.component_id] = mounted
+        await self.follow(mounted.component_id, mounted.groups)
+        await self.send_frame(mounted.full_frame())
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Accept the short ``{"event", "payload"}`` form next to the full protocol."""
+        if protocol.KEY_TYPE not in content and protocol.KEY_EVENT in content:
+            await self.dispatch_event(
+                event=content[protocol.KEY_EVENT],
+                payload=content.get(protocol.KEY_PAYLOAD, {}),
+                ref=content.get(protocol.KEY_REF),
+            )
+            return
+        await super().receive_json(content, **kwargs)
+
+    async def dispatch_event(self, event: str, payload: Any = None, ref: Any = None) -> None:
+        """Handle ``event`` on this socket's component and send the result."""
+        await self.handle_event(
+            {
+                protocol.KEY_ID: getattr(self, "component_id", None),
+                protocol.KEY_EVENT: event,
+                protocol.KEY_PAYLOAD: payload if payload is not None else {},
+                protocol.KEY_REF: ref,
+            }
+        )

@@ -1,0 +1,383 @@
+"""Internal: one mounted component with its last HTML, version and broadcast positions.
+
+This is the pipeline both transports share: mount, resume from a token, handle
+an event, apply a broadcast, render, diff, save the snapshot, build a frame.
+It is synchronous; the consumer runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.core import signing
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from live import catchup, diff, protocol, registry, state, tokens
+from live.component import Component, run
+from live.exceptions import InvalidToken, LiveError, ProtocolError, StateLost, UnknownEvent
+from live.types import Frame, Params
+
+logger = logging.getLogger("live")
+
+STATE_SALT = "live.state"
+
+
+def dumps_state(value: dict[str, Any]) -> str:
+    """Serialise a component state; dates, decimals and UUIDs become strings."""
+    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True)
+
+
+class Mounted:
+    """Internal: a component instance together with what the client last received."""
+
+    def __init__(
+        self,
+        component: Component,
+        *,
+        version: int,
+        html: str,
+        seqs: dict[str, list[Any]],
+        ref: int,
+        bound_to: str,
+    ) -> None:
+        self.component = component
+        self.version = version
+        self.html = html
+        self.seqs = seqs
+        self.ref = ref
+        self.bound_to = bound_to
+        self.state_json = dumps_state(component.state)
+
+    @property
+    def component_id(self) -> str:
+        """The id shared by the DOM root, the token and the snapshot."""
+        return self.component.component_id
+
+    @property
+    def groups(self) -> list[str]:
+        """The groups this component follows."""
+        return list(self.seqs)
+
+    # Creation ------------------------------------------------------------------
+
+    @classmethod
+    def mount(
+        cls,
+        component_cls: type[Component],
+        *,
+        params: Params,
+        user: Any,
+        bound_to: str,
+        request: Any = None,
+        component_id: str | None = None,
+    ) -> Mounted:
+        """Create, check, mount and render a new component; save its first snapshot."""
+        component = component_cls(
+            params=params, user=user, request=request, component_id=component_id
+        )
+        component.check_permissions()
+        run(component.mount())
+        seqs = {group: catchup.position(group) for group in component.get_subscriptions()}
+        mounted = cls(
+            component, version=1, html=component.render(), seqs=seqs, ref=0, bound_to=bound_to
+        )
+        mounted.save()
+        return mounted
+
+    @classmethod
+    def resume(
+        cls,
+        token: object,
+        *,
+        user: Any,
+        bound_to: str,
+        signed_state: object = None,
+    ) -> tuple[Mounted, bool]:
+        """Rebuild a component from its token and snapshot; return it and whether it was remounted.
+
+        Broadcasts logged since the snapshot are applied before returning.
+        """
+        data = tokens.verify(token, bound_to=bound_to)
+        component_cls = registry.get(data.name)
+        snapshot = state.load(data.component_id)
+        blob = _load_signed_state(signed_state, data.component_id, bound_to)
+        if blob is not None and (snapshot is None or blob.version > snapshot.version):
+            snapshot = blob
+        if snapshot is None or snapshot.name != data.name:
+            logger.info("live: no snapshot for %s, mounting again", data.component_id)
+            mounted = cls.mount(
+                component_cls,
+                params=data.params,
+                user=user,
+                bound_to=bound_to,
+                component_id=data.component_id,
+            )
+            return mounted, True
+        component = component_cls(
+            params=snapshot.params,
+            state=json.loads(snapshot.state_json),
+            component_id=data.component_id,
+            user=user,
+        )
+        component.check_permissions()
+        run(component.hydrate())
+        mounted = cls(
+            component,
+            version=snapshot.version,
+            html=snapshot.html,
+            seqs=snapshot.seqs,
+            ref=snapshot.ref,
+            bound_to=bound_to,
+        )
+        mounted.sync_subscriptions()
+        if mounted.catch_up():
+            mounted.commit(None)
+        return mounted, False
+
+    # Frames ----------------------------------------------------------------------
+
+    def token(self) -> str:
+        """Return a fresh signed token for this component."""
+        return tokens.sign(
+            name=self.component.name,
+            component_id=self.component_id,
+            params=self.component.params,
+            version=self.version,
+            bound_to=self.bound_to,
+        )
+
+    def full_frame(self, ref: int | None = None) -> Frame:
+        """Return a frame with the whole inner HTML and a fresh token."""
+        frame: Frame = {
+            protocol.KEY_TYPE: protocol.FULL,
+            protocol.KEY_ID: self.component_id,
+            protocol.KEY_VERSION: self.version,
+            protocol.KEY_HTML: self.html,
+            protocol.KEY_TOKEN: self.token(),
+        }
+        if ref is not None:
+            frame[protocol.KEY_REF] = ref
+        return frame
+
+    def ack_frame(self, ref: int | None = None) -> Frame:
+        """Return a frame saying the event was handled and the HTML did not change."""
+        frame: Frame = {
+            protocol.KEY_TYPE: protocol.ACK,
+            protocol.KEY_ID: self.component_id,
+            protocol.KEY_VERSION: self.version,
+        }
+        if ref is not None:
+            frame[protocol.KEY_REF] = ref
+        return frame
+
+    def join_frame(self, client_version: object, remounted: bool) -> Frame:
+        """Return the answer to a join: an ack when the client is current, else the HTML."""
+        if not remounted and client_version == self.version:
+            frame = self.ack_frame()
+            frame[protocol.KEY_TOKEN] = self.token()
+            return frame
+        return self.full_frame()
+
+    def root_html(self, url: str | None = None) -> SafeString:
+        """Return the component's HTML inside its root element, for the first page render."""
+        attrs = self.component.root_attrs(
+            data_live_token=self.token(), data_live_v=self.version, data_live_url=url
+        )
+        tag = self.component.root_tag
+        return format_html("<{} {}>{}</{}>", tag, attrs, SafeString(self.html), tag)
+
+    def signed_state(self) -> str:
+        """Return the snapshot signed for the HTTP fallback, bound like the token."""
+        payload = {
+            "i": self.component_id,
+            "b": self.bound_to,
+            "s": self.snapshot().__dict__,
+        }
+        return signing.dumps(payload, salt=STATE_SALT, compress=True)
+
+    # Changes ---------------------------------------------------------------------
+
+    def handle_event(self, event: object, payload: object, ref: object) -> Frame:
+        """Apply one client event and return the frame that answers it."""
+        if ref is not None and (not isinstance(ref, int) or isinstance(ref, bool)):
+            raise ProtocolError("Event ref must be an integer")
+        if not isinstance(payload, dict):
+            raise ProtocolError("Event payload must be an object")
+        if isinstance(ref, int) and ref <= self.ref:
+            # Already applied (the answer was lost with a connection): never twice.
+            return self.ack_frame(ref)
+        self.component.check_permissions()
+        handler, kwargs = self.component.validate_event(event, payload)
+        self.component.errors = {}
+        self.guarded(lambda: run(handler(**kwargs)))
+        return self.commit(ref)
+
+    def guarded(self, change: Any) -> None:
+        """Run ``change``; on any error put the state back and re-raise a safe error."""
+        try:
+            change()
+        except LiveError:
+            self.restore()
+            raise
+        except Exception as exc:
+            self.restore()
+            logger.exception("live: error in component %r", self.component.name)
+            raise LiveError() from exc
+
+    def restore(self) -> None:
+        """Put the component state back to the last committed one."""
+        self.component.state = json.loads(self.state_json)
+
+    def commit(self, ref: int | None) -> Frame:
+        """Render, diff against the last HTML, save the snapshot and return the frame."""
+        try:
+            html = self.component.render()
+            state_json = dumps_state(self.component.state)
+        except Exception as exc:
+            self.restore()
+            logger.exception("live: error rendering component %r", self.component.name)
+            raise LiveError() from exc
+        if ref is not None:
+            self.ref = ref
+        self.sync_subscriptions()
+        if html == self.html:
+            self.state_json = state_json
+            self.save()
+            return self.ack_frame(ref)
+        old = self.html
+        self.html = html
+        self.state_json = state_json
+        self.version += 1
+        self.save()
+        ops = diff.diff(old, html)
+        if diff.ops_size(ops) >= len(html):
+            return self.full_frame(ref)
+        frame: Frame = {
+            protocol.KEY_TYPE: protocol.DIFF,
+            protocol.KEY_ID: self.component_id,
+            protocol.KEY_VERSION: self.version,
+            protocol.KEY_OPS: ops,
+        }
+        if ref is not None:
+            frame[protocol.KEY_REF] = ref
+        return frame
+
+    def apply_broadcast(self, entry: catchup.Entry) -> bool:
+        """Apply a delivered broadcast and any logged one it reveals as missed; return if applied."""
+        position = self.seqs.get(entry.group)
+        if position is None:
+            return False
+        epoch, last = position
+        if epoch == entry.epoch:
+            if entry.seq <= last:
+                return False
+            missed = catchup.since(entry.group, entry.epoch, last, entry.seq - 1)
+        else:
+            missed = catchup.since(entry.group, entry.epoch, 0, entry.seq - 1)
+        if missed is None:
+            self.guarded(lambda: run(self.component.on_missed_broadcasts(entry.group)))
+        else:
+            for earlier in missed:
+                self._apply_one(earlier)
+        self._apply_one(entry)
+        self.seqs[entry.group] = [entry.epoch, entry.seq]
+        return True
+
+    def catch_up(self) -> bool:
+        """Apply every broadcast logged since this component's positions; return if any."""
+        changed = False
+        for group, (epoch, last) in list(self.seqs.items()):
+            current_epoch, current = catchup.position(group)
+            if current_epoch is None or (current_epoch == epoch and current <= last):
+                continue
+            after = last if current_epoch == epoch else 0
+            missed = catchup.since(group, current_epoch, after, current)
+            if missed is None:
+                self.guarded(lambda g=group: run(self.component.on_missed_broadcasts(g)))
+            else:
+                for entry in missed:
+                    self._apply_one(entry)
+            self.seqs[group] = [current_epoch, current]
+            changed = True
+        return changed
+
+    def _apply_one(self, entry: catchup.Entry) -> None:
+        try:
+            handler, kwargs = self.component.validate_event(entry.event, entry.payload)
+        except UnknownEvent:
+            return
+        except LiveError as exc:
+            logger.warning("live: broadcast %r to %s rejected: %s", entry.event, entry.group, exc)
+            return
+        try:
+            self.guarded(lambda: run(handler(**kwargs)))
+        except LiveError:
+            return
+
+    def replace(self, html: str | None, new_state: dict[str, Any] | None) -> Frame:
+        """Replace state and/or HTML from a direct server push; return the frame."""
+        if new_state is not None:
+            self.component.state = dict(new_state)
+        if html is None:
+            return self.commit(None)
+        old = self.html
+        self.html = html
+        self.state_json = dumps_state(self.component.state)
+        self.version += 1
+        self.save()
+        ops = diff.diff(old, html)
+        return {
+            protocol.KEY_TYPE: protocol.DIFF,
+            protocol.KEY_ID: self.component_id,
+            protocol.KEY_VERSION: self.version,
+            protocol.KEY_OPS: ops,
+        }
+
+    def sync_subscriptions(self) -> None:
+        """Follow new groups from ``get_subscriptions()`` and drop the ones no longer named."""
+        wanted = self.component.get_subscriptions()
+        for group in wanted:
+            if group not in self.seqs:
+                self.seqs[group] = catchup.position(group)
+        for group in list(self.seqs):
+            if group not in wanted:
+                del self.seqs[group]
+
+    # Persistence -------------------------------------------------------------------
+
+    def snapshot(self) -> state.Snapshot:
+        """Return the persisted form of this component."""
+        return state.Snapshot(
+            name=self.component.name,
+            params=self.component.params,
+            state_json=self.state_json,
+            version=self.version,
+            html=self.html,
+            seqs=self.seqs,
+            ref=self.ref,
+        )
+
+    def save(self) -> None:
+        """Write the snapshot to the state store."""
+        state.save(self.component_id, self.snapshot())
+
+
+def _load_signed_state(blob: object, component_id: str, bound_to: str) -> state.Snapshot | None:
+    if blob is None or blob == "":
+        return None
+    if not isinstance(blob, str):
+        raise InvalidToken("Malformed component state")
+    try:
+        payload = signing.loads(blob, salt=STATE_SALT)
+    except (signing.BadSignature, ValueError) as exc:
+        raise InvalidToken("Component state was tampered with") from exc
+    if payload.get("i") != component_id or payload.get("b") != bound_to:
+        raise InvalidToken("Component state belongs to another component")
+    try:
+        return state.Snapshot(**payload["s"])
+    except (KeyError, TypeError) as exc:
+        raise StateLost() from exc

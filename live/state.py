@@ -1,0 +1,59 @@
+"""Internal: the state store, a snapshot per component in the configured cache.
+
+A snapshot is written after every handled event, before the client is
+answered, so a reconnect to any worker resumes from the last acknowledged state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.core.cache import BaseCache, caches
+
+from live import conf
+from live.types import Params
+
+KEY_PREFIX = "live:s:"
+
+
+@dataclass
+class Snapshot:
+    """The persisted record of one mounted component."""
+
+    name: str
+    params: Params
+    state_json: str
+    version: int
+    html: str
+    # Broadcast position per followed group: [epoch, last applied seq].
+    seqs: dict[str, list[Any]] = field(default_factory=dict)
+    # Highest client event ref applied, so a resent event is not applied twice.
+    ref: int = 0
+
+
+def cache() -> BaseCache:
+    """Return the cache that holds snapshots and the broadcast log."""
+    return caches[conf.get("CACHE")]
+
+
+def save(component_id: str, snapshot: Snapshot) -> None:
+    """Persist ``snapshot`` for ``component_id``."""
+    cache().set(KEY_PREFIX + component_id, asdict(snapshot), conf.get("STATE_TTL"))
+
+
+def load(component_id: str) -> Snapshot | None:
+    """Return the snapshot of ``component_id``, or ``None`` if there is none."""
+    raw = cache().get(KEY_PREFIX + component_id)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Snapshot(**raw)
+    except TypeError:
+        # Written by an incompatible version: treat as missing.
+        return None
+
+
+def delete(component_id: str) -> None:
+    """Forget the snapshot of ``component_id``."""
+    cache().delete(KEY_PREFIX + component_id)

@@ -1,0 +1,77 @@
+"""The ``{% load live %}`` tag library."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+from django.middleware.csrf import get_token
+from django.templatetags.static import static
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from live import conf
+from live.component import Component
+from live.views import component_url, render_component
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def live_component(context: template.Context, name: str, **params: Any) -> SafeString:
+    """Mount component ``name`` with ``params`` and render it inside its root element."""
+    request = context.get("request")
+    mounted = render_component(request, name, params)
+    return mounted.root_html(component_url(mounted.component.name))
+
+
+@register.simple_tag(takes_context=True)
+def live_scripts(context: template.Context) -> SafeString:
+    """Render htmx, its WebSocket extension (from django-htmx), ``live.js`` and the CSRF token."""
+    request = context.get("request")
+    csrf = get_token(request) if request is not None else ""
+    return format_html(
+        '<meta name="live-csrf" content="{}">'
+        '<script src="{}" defer></script>'
+        '<script src="{}" defer></script>'
+        '<script src="{}" data-ws-path="{}" defer></script>',
+        csrf,
+        static("django_htmx/htmx-2.min.js"),
+        static("django_htmx/ext/hx-ws-2.min.js"),
+        static("live/live.js"),
+        conf.get("WS_PATH"),
+    )
+
+
+@register.simple_tag
+def live_connect() -> SafeString:
+    """Render the attributes that open the page's one live socket."""
+    return format_html('hx-ext="ws" ws-connect="{}"', conf.get("WS_PATH"))
+
+
+@register.simple_tag(takes_context=True)
+def component_attrs(context: template.Context, component: Component | None = None) -> SafeString:
+    """Render the identifying attributes of ``component`` (default: the one being rendered)."""
+    target = component if component is not None else context.get("component")
+    if not isinstance(target, Component):
+        return mark_safe("")  # noqa: S308
+    return target.root_attrs()
+
+
+@register.filter
+def component_state(component: Any, key: str | None = None) -> Any:
+    """Return ``component.state[key]``, or the whole state as JSON without a key."""
+    state = getattr(component, "state", {})
+    if key is None:
+        return json.dumps(state, default=str)
+    return state.get(key, "")
+
+
+@register.filter
+def component_errors(component: Any, field: str | None = None) -> Any:
+    """Return the error for ``field``, or every error as a ``{field: message}`` dict."""
+    errors = getattr(component, "errors", {}) or {}
+    if field is None:
+        return errors
+    return errors.get(field, "")

@@ -1,0 +1,13 @@
+"""URLs of the HTTP fallback; include with ``path("live/", include("live.urls"))``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from live.views import component_view
+
+app_name = "live"
+
+urlpatterns = [
+    path("components/<str:name>/", component_view, name="component"),
+]

@@ -1,0 +1,199 @@
+"""The HTTP fallback: the same component pipeline over GET (render) and POST (event)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import NoReverseMatch, reverse
+from django.views import View
+from django.views.csrf import csrf_failure as django_csrf_failure
+
+from live import conf, permissions, protocol, registry, tokens
+from live.component import Component
+from live.exceptions import (
+    FrameTooLarge,
+    InvalidToken,
+    LiveError,
+    ProtocolError,
+    RateLimited,
+)
+from live.mounted import Mounted
+from live.types import Params
+
+logger = logging.getLogger("live")
+
+
+def error_response(error: LiveError) -> JsonResponse:
+    """Return the JSON answer for ``error``: ``{"error": message, "code": ...}``."""
+    body: dict[str, Any] = {"error": error.message, "code": error.code}
+    frame = error.as_frame()
+    for key in (protocol.KEY_FIELDS, protocol.KEY_RETRY_AFTER):
+        if key in frame:
+            body[key] = frame[key]
+    response = JsonResponse(body, status=error.status)
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def ensure_session(request: HttpRequest) -> str | None:
+    """Return the request's session key, creating the session if needed."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return None
+    if session.session_key is None:
+        session.save()
+        # Saved but unmodified sessions get no cookie; mark it so the browser gets one.
+        session.modified = True
+    return session.session_key
+
+
+def request_binding(request: HttpRequest) -> str:
+    """Return the token binding for the request's user and session."""
+    user = getattr(request, "user", None)
+    return tokens.binding(getattr(user, "pk", None), ensure_session(request))
+
+
+def component_url(name: str) -> str | None:
+    """Return the HTTP fallback URL of component ``name``, if the live URLs are installed."""
+    try:
+        return reverse("live:component", kwargs={"name": name})
+    except NoReverseMatch:
+        return None
+
+
+def render_component(
+    request: HttpRequest | None, name_or_cls: str | type[Component], params: Params
+) -> Mounted:
+    """Mount a component for a page request and return it (first render)."""
+    component_cls = registry.get(name_or_cls) if isinstance(name_or_cls, str) else name_or_cls
+    if request is None:
+        user, bound_to = None, tokens.binding(None, None)
+    else:
+        user, bound_to = getattr(request, "user", None), request_binding(request)
+    return Mounted.mount(
+        component_cls, params=params, user=user, bound_to=bound_to, request=request
+    )
+
+
+def _parse_body(request: HttpRequest) -> dict[str, Any]:
+    limit = conf.get("MAX_FRAME_BYTES")
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > limit or len(request.body) > limit:
+        raise FrameTooLarge(f"Body of {len(request.body)} bytes is over the limit of {limit}")
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError("Body is not valid JSON") from exc
+        if not isinstance(body, dict):
+            raise ProtocolError("Body must be a JSON object")
+        return body
+    data: dict[str, Any] = {key: request.POST.get(key) for key in request.POST}
+    envelope = {"id", "token", "event", "v", "ref", "state", "payload", "csrfmiddlewaretoken"}
+    payload: Any = data.get("payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError as exc:
+            raise ProtocolError("Field 'payload' is not valid JSON") from exc
+    elif payload is None:
+        payload = {key: value for key, value in data.items() if key not in envelope}
+    data["payload"] = payload
+    ref = data.get("ref")
+    if isinstance(ref, str):
+        data["ref"] = int(ref) if ref.isdigit() else ref
+    return data
+
+
+class ComponentView(View):
+    """Serve one component over HTTP: GET renders it, POST applies an event.
+
+    Errors are JSON (``{"error": ...}`` with 400/401/403/404/409/413/429),
+    never a redirect or an HTML error page.
+    """
+
+    component_name: ClassVar[str] = ""
+    permission_classes: ClassVar[Sequence[Any]] = ()
+    http_method_names: ClassVar[list[str]] = ["get", "post", "options"]  # type: ignore[misc]
+
+    def get_component_name(self, **kwargs: Any) -> str:
+        """Return the registered name this view serves."""
+        return self.component_name or str(kwargs.get("name", ""))
+
+    def get_component_params(self, request: HttpRequest, **kwargs: Any) -> Params:
+        """Return the params of a freshly mounted component (GET query by default)."""
+        return {key: request.GET.get(key) for key in request.GET}
+
+    def check_permissions(self, request: HttpRequest) -> None:
+        """Raise ``NotAuthenticated`` or ``Forbidden`` for the view's own permissions."""
+        permissions.check_all(self.permission_classes, getattr(request, "user", None))
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Run the view and turn every ``LiveError`` into a JSON error."""
+        try:
+            self.check_permissions(request)
+            return super().dispatch(request, *args, **kwargs)
+        except LiveError as error:
+            return error_response(error)
+        except Exception:
+            logger.exception("live: error in component view")
+            return error_response(LiveError())
+
+    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """Render a fresh component inside its root element (an HTML fragment)."""
+        name = self.get_component_name(**kwargs)
+        params = self.get_component_params(request, **{k: v for k, v in kwargs.items() if k != "name"})
+        mounted = render_component(request, name, params)
+        return HttpResponse(mounted.root_html(component_url(name)))
+
+    def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """Apply one event and answer ``{"id", "v", "html", "token", "state"}``."""
+        name = self.get_component_name(**kwargs)
+        registry.get(name)
+        body = _parse_body(request)
+        user, bound_to = getattr(request, "user", None), request_binding(request)
+        mounted, _ = Mounted.resume(
+            body.get("token"), user=user, bound_to=bound_to, signed_state=body.get("state")
+        )
+        if mounted.component.name != name:
+            raise InvalidToken(f"Token is for another component than {name!r}")
+        payload = body.get("payload") if body.get("payload") is not None else {}
+        mounted.handle_event(body.get("event"), payload, body.get("ref"))
+        return JsonResponse(
+            {
+                "id": mounted.component_id,
+                "v": mounted.version,
+                "html": mounted.html,
+                "token": mounted.token(),
+                "state": mounted.signed_state(),
+            }
+        )
+
+
+class AuthenticatedComponentView(ComponentView):
+    """A ``ComponentView`` for logged-in users only (401 JSON otherwise)."""
+
+    permission_classes: ClassVar[Sequence[Any]] = (permissions.IsAuthenticated,)
+
+
+component_view = ComponentView.as_view()
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Answer a CSRF failure with JSON for live and htmx requests, Django's page otherwise."""
+    wants_json = (
+        request.headers.get("HX-Request") == "true"
+        or request.content_type == "application/json"
+        or request.path.startswith(component_url("x") or "/live/components/")
+    )
+    if wants_json:
+        return JsonResponse(
+            {"error": f"CSRF verification failed: {reason}", "code": protocol.FORBIDDEN},
+            status=403,
+        )
+    return django_csrf_failure(request, reason)
