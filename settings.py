@@ -130,5 +130,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"live": {"handlers": ["console"], "level": os.environ.get("LIVE_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "live": {"handlers": ["console"], "level": os.environ.get("LIVE_LOG_LEVEL", "INFO")}
+    },
 }

@@ -75,7 +75,39 @@ _EXPORTS = {
     "register": "live.registry",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AllowAny",
+    "AuthenticatedComponentView",
+    "BasePermission",
+    "Component",
+    "ComponentConsumer",
+    "ComponentNotFound",
+    "ComponentView",
+    "DjangoModelPermission",
+    "ExpiredToken",
+    "Forbidden",
+    "InvalidArguments",
+    "InvalidToken",
+    "IsAuthenticated",
+    "IsStaff",
+    "IsSuperuser",
+    "LiveConsumer",
+    "LiveError",
+    "MockRenderer",
+    "NotAuthenticated",
+    "OutdatedToken",
+    "PermissionDenied",
+    "ProtocolError",
+    "RateLimited",
+    "StateLost",
+    "TemplateRenderer",
+    "TokenError",
+    "UnknownEvent",
+    "broadcast",
+    "broadcast_component_update",
+    "component_view",
+    "register",
+]
 
 
 def __getattr__(name: str) -> Any:

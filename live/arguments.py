@@ -40,7 +40,7 @@ def _model_for(func: Callable[..., Any]) -> tuple[type[pydantic.BaseModel], bool
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
         fields[name] = (annotation, default)
     config = pydantic.ConfigDict(extra="allow" if var_keyword else "forbid")
-    model = pydantic.create_model(  # type: ignore[call-overload]
+    model = pydantic.create_model(
         f"{getattr(func, '__qualname__', 'handler')}Arguments", __config__=config, **fields
     )
     return model, var_keyword

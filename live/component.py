@@ -95,7 +95,7 @@ class Component:
         """Called when the component is restored from a state snapshot."""
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        """Return the template context: the state's keys plus ``component``, ``params``, ``errors``."""
+        """Return the template context: the state's keys, ``component``, ``params``, ``errors``."""
         context: dict[str, Any] = dict(self.state)
         context.update(
             component=self,
@@ -164,7 +164,9 @@ class Component:
             f"Available events: {available}."
         )
 
-    def validate_event(self, event: object, payload: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    def validate_event(
+        self, event: object, payload: Mapping[str, Any]
+    ) -> tuple[Any, dict[str, Any]]:
         """Return the handler and its validated arguments, or raise; changes nothing."""
         handler = self.get_handler(event)
         return handler, arguments.validate(handler, str(event), payload)
@@ -207,5 +209,7 @@ class Component:
         """Return the escaped attributes of the root element."""
         items = [("id", self.component_id), ("data-live-id", self.component_id)]
         items += [("data-live-name", self.name)]
-        items += [(key.replace("_", "-"), value) for key, value in extra.items() if value is not None]
+        items += [
+            (key.replace("_", "-"), value) for key, value in extra.items() if value is not None
+        ]
         return format_html_join(" ", '{}="{}"', items)

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 from channels.db import database_sync_to_async
@@ -55,7 +56,7 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
-class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class LiveConsumer(AsyncJsonWebsocketConsumer):
     """Serve every live component of one page over one socket.
 
     Frames are JSON objects (see ``live.protocol``); a failing frame gets an
@@ -122,7 +123,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     # Receiving -----------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         """Called with each client frame; parse, check and dispatch it."""
         frame: Any = None
         try:
@@ -192,11 +195,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         component_id = mounted.component_id
         async with self.lock(component_id):
             self.mounted[component_id] = mounted
-            added = await self.follow(component_id, [*mounted.groups, component_group(component_id)])
+            added = await self.follow(
+                component_id, [*mounted.groups, component_group(component_id)]
+            )
             await self.send_frame(frame)
             if added:
                 # Broadcasts sent between the catch-up and joining the group.
-                late = await self.run_sync(lambda: mounted.commit(None) if mounted.catch_up() else None)
+                late = await self.run_sync(
+                    lambda: mounted.commit(None) if mounted.catch_up() else None
+                )
                 if late is not None:
                     await self.send_frame(late)
 
@@ -273,7 +280,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             if mounted is None:
                 continue
             async with self.lock(component_id):
-                applied = await self.run_sync(lambda m=mounted: m.apply_broadcast(entry))
+                applied = await self.run_sync(partial(mounted.apply_broadcast, entry))
             if applied:
                 self.schedule_push(component_id)
 
@@ -305,9 +312,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             )
 
     def _start_push(self, component_id: str) -> None:
-        self.pending[component_id] = asyncio.get_running_loop().create_task(
-            self.push(component_id)
-        )
+        self.pending[component_id] = asyncio.get_running_loop().create_task(self.push(component_id))
 
     def cancel_push(self, component_id: str) -> None:
         """Drop a scheduled push; the caller is about to render anyway."""

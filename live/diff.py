@@ -13,7 +13,7 @@ import re
 from live.types import Op
 
 # Tokens for the middle diff: tags, and text runs split on whitespace.
-_TOKEN = re.compile(r"<[^>]*>|[^<\s]+|\s+")
+_TOKEN = re.compile(r"<[^>]*>|[^<\s]+|\s+|<", re.DOTALL)
 # Below this many characters of changed middle, one op is already small.
 _SMALL = 48
 # Above this many tokens, a token diff costs more than it saves.

@@ -267,7 +267,7 @@ class Mounted:
         return frame
 
     def apply_broadcast(self, entry: catchup.Entry) -> bool:
-        """Apply a delivered broadcast and any logged one it reveals as missed; return if applied."""
+        """Apply a delivered broadcast, and logged ones it shows were missed; return if any."""
         position = self.seqs.get(entry.group)
         if position is None:
             return False

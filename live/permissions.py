@@ -18,7 +18,7 @@ class _Combinable(type):
     def __and__(cls, other: Any) -> BasePermission:
         return And(as_permission(cls), as_permission(other))
 
-    def __or__(cls, other: Any) -> BasePermission:
+    def __or__(cls, other: Any) -> BasePermission:  # type: ignore[override]
         return Or(as_permission(cls), as_permission(other))
 
     def __invert__(cls) -> BasePermission:

@@ -43,7 +43,11 @@ class ComponentTestCase:
     """Mixin for test classes in the pure-Python style: ``self.make_component(cls, **params)``."""
 
     def make_component(
-        self, cls: type[Component], *, user: Any = None, state: dict[str, Any] | None = None,
+        self,
+        cls: type[Component],
+        *,
+        user: Any = None,
+        state: dict[str, Any] | None = None,
         **params: Any,
     ) -> Component:
         """Return a mounted (or hydrated) instance of ``cls``."""
@@ -210,8 +214,13 @@ class LiveClient:
         """Send an event with a fresh ref and wait for its answer."""
         ref = next(self._refs)
         await self.send(
-            {"type": protocol.EVENT, "id": component_id, "event": name, "payload": payload,
-             "ref": ref}
+            {
+                "type": protocol.EVENT,
+                "id": component_id,
+                "event": name,
+                "payload": payload,
+                "ref": ref,
+            }
         )
         return await self.receive_until(lambda f: f.get("ref") == ref)
 

@@ -41,9 +41,7 @@ def binding(user_pk: Any, session_key: str | None) -> str:
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def sign(
-    *, name: str, component_id: str, params: Params, version: int, bound_to: str
-) -> str:
+def sign(*, name: str, component_id: str, params: Params, version: int, bound_to: str) -> str:
     """Return a signed token for a component instance."""
     payload = {
         "f": TOKEN_FORMAT,

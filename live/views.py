@@ -7,7 +7,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.middleware.csrf import get_token
 from django.urls import NoReverseMatch, reverse
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -49,7 +50,8 @@ def ensure_session(request: HttpRequest) -> str | None:
         session.save()
         # Saved but unmodified sessions get no cookie; mark it so the browser gets one.
         session.modified = True
-    return session.session_key
+    key: str | None = session.session_key
+    return key
 
 
 def request_binding(request: HttpRequest) -> str:
@@ -61,7 +63,7 @@ def request_binding(request: HttpRequest) -> str:
 def component_url(name: str) -> str | None:
     """Return the HTTP fallback URL of component ``name``, if the live URLs are installed."""
     try:
-        return reverse("live:component", kwargs={"name": name})
+        return str(reverse("live:component", kwargs={"name": name}))
     except NoReverseMatch:
         return None
 
@@ -133,7 +135,7 @@ class ComponentView(View):
         """Raise ``NotAuthenticated`` or ``Forbidden`` for the view's own permissions."""
         permissions.check_all(self.permission_classes, getattr(request, "user", None))
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Run the view and turn every ``LiveError`` into a JSON error."""
         try:
             self.check_permissions(request)
@@ -147,8 +149,12 @@ class ComponentView(View):
     def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """Render a fresh component inside its root element (an HTML fragment)."""
         name = self.get_component_name(**kwargs)
-        params = self.get_component_params(request, **{k: v for k, v in kwargs.items() if k != "name"})
+        params = self.get_component_params(
+            request, **{k: v for k, v in kwargs.items() if k != "name"}
+        )
         mounted = render_component(request, name, params)
+        # The fallback's POSTs need the CSRF cookie even when only this fragment was fetched.
+        get_token(request)
         return HttpResponse(mounted.root_html(component_url(name)))
 
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:

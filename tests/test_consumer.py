@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,8 +43,13 @@ async def test_join_event_diff_round_trip() -> None:
         view = await client.mount("t_counter", start=5)
         assert view.html == "<p>count=5</p><p>tail</p>"
         frame = await view.event("increment", by="2")
-        assert frame == {"type": "diff", "id": view.id, "v": 2, "ref": frame["ref"],
-                         "ops": [[9, 1, "7"]]}
+        assert frame == {
+            "type": "diff",
+            "id": view.id,
+            "v": 2,
+            "ref": frame["ref"],
+            "ops": [[9, 1, "7"]],
+        }
         assert view.html == "<p>count=7</p><p>tail</p>"
         assert view.version == 2
 
@@ -83,8 +87,13 @@ async def test_handler_exception_is_generic_and_rolls_back() -> None:
     async with LiveClient() as client:
         view = await client.mount("t_counter")
         frame = await view.event("boom")
-        assert frame == {"type": "error", "id": view.id, "ref": frame["ref"],
-                         "code": "server_error", "message": "Internal error"}
+        assert frame == {
+            "type": "error",
+            "id": view.id,
+            "ref": frame["ref"],
+            "code": "server_error",
+            "message": "Internal error",
+        }
         frame = await view.event("increment")
         assert view.html == "<p>count=1</p><p>tail</p>"
 
@@ -112,16 +121,21 @@ async def test_handler_exception_is_generic_and_rolls_back() -> None:
             "Invalid component token",
             id="forged-token",
         ),
-        pytest.param("[" * 5000 + "]" * 5000, "bad_frame", "Frame is not valid JSON",
-                     id="deep-nesting"),
+        pytest.param(
+            "[" * 5000 + "]" * 5000, "bad_frame", "Frame is not valid JSON", id="deep-nesting"
+        ),
         pytest.param(
             '{"type": "ping", "x": ' + "[" * 40 + "]" * 40 + "}",
             "bad_frame",
             "Frame is nested too deeply",
             id="too-deep",
         ),
-        pytest.param("x" * 70000, "too_large",
-                     "Frame of 70000 bytes is over the limit of 65536", id="oversized"),
+        pytest.param(
+            "x" * 70000,
+            "too_large",
+            "Frame of 70000 bytes is over the limit of 65536",
+            id="oversized",
+        ),
     ],
 )
 async def test_bad_frames_get_error_frames_and_leave_state_intact(
@@ -155,8 +169,12 @@ async def test_token_of_another_user_is_refused(user: Any, other_user: Any) -> N
     view = await alice.mount("t_counter")
     await bob.send({"type": "join", "id": view.id, "token": view.token, "v": 1})
     frame = await bob.receive()
-    assert frame == {"type": "error", "id": view.id, "code": "token_invalid",
-                     "message": "Component token belongs to another session"}
+    assert frame == {
+        "type": "error",
+        "id": view.id,
+        "code": "token_invalid",
+        "message": "Component token belongs to another session",
+    }
     await alice.close()
     await bob.close()
 
@@ -224,8 +242,9 @@ async def test_resent_event_is_applied_once() -> None:
 async def test_broadcast_reaches_subscribed_components_on_two_sockets() -> None:
     class Feed(live.Component):
         subscriptions = ["feed-{room}"]
-        renderer = live.MockRenderer(lambda ctx: "<ul>" + "".join(
-            f"<li>{item}</li>" for item in ctx["items"]) + "</ul>")
+        renderer = live.MockRenderer(
+            lambda ctx: "<ul>" + "".join(f"<li>{item}</li>" for item in ctx["items"]) + "</ul>"
+        )
 
         def mount(self) -> None:
             self.state = {"items": []}

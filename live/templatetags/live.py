@@ -55,7 +55,7 @@ def component_attrs(context: template.Context, component: Component | None = Non
     """Render the identifying attributes of ``component`` (default: the one being rendered)."""
     target = component if component is not None else context.get("component")
     if not isinstance(target, Component):
-        return mark_safe("")  # noqa: S308
+        return mark_safe("")
     return target.root_attrs()
 
 
