@@ -10,25 +10,43 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from live.broadcast import broadcast, broadcast_component_update
+    from live.broadcast import (
+        broadcast,
+        broadcast_component_update,
+    )
+    from live.caching import CacheMixin
     from live.component import Component
-    from live.consumer import ComponentConsumer, LiveConsumer
+    from live.composition import compose
+    from live.consumer import (
+        ComponentConsumer,
+        LiveConsumer,
+    )
     from live.exceptions import (
         ComponentNotFound,
+        EventError,
         ExpiredToken,
         Forbidden,
+        FrameTooLarge,
         InvalidArguments,
         InvalidToken,
         LiveError,
         NotAuthenticated,
+        NotJoined,
         OutdatedToken,
         PermissionDenied,
         ProtocolError,
         RateLimited,
         StateLost,
         TokenError,
+        TooManyComponents,
         UnknownEvent,
     )
+    from live.forms import (
+        FormComponent,
+        ModelFormComponent,
+    )
+    from live.model_component import DjangoModelComponent
+    from live.optimistic import OptimisticMixin
     from live.permissions import (
         AllowAny,
         BasePermission,
@@ -38,20 +56,37 @@ if TYPE_CHECKING:
         IsSuperuser,
     )
     from live.registry import register
-    from live.renderers import MockRenderer, TemplateRenderer
-    from live.views import AuthenticatedComponentView, ComponentView, component_view
+    from live.renderers import (
+        MockRenderer,
+        TemplateRenderer,
+    )
+    from live.throttling import (
+        RateLimitMixin,
+        rate_limit_component,
+    )
+    from live.views import (
+        AuthenticatedComponentView,
+        ComponentView,
+        component_view,
+        render_component,
+    )
 
 _EXPORTS = {
     "AllowAny": "live.permissions",
     "AuthenticatedComponentView": "live.views",
     "BasePermission": "live.permissions",
+    "CacheMixin": "live.caching",
     "Component": "live.component",
     "ComponentConsumer": "live.consumer",
     "ComponentNotFound": "live.exceptions",
     "ComponentView": "live.views",
+    "DjangoModelComponent": "live.model_component",
     "DjangoModelPermission": "live.permissions",
+    "EventError": "live.exceptions",
     "ExpiredToken": "live.exceptions",
     "Forbidden": "live.exceptions",
+    "FormComponent": "live.forms",
+    "FrameTooLarge": "live.exceptions",
     "InvalidArguments": "live.exceptions",
     "InvalidToken": "live.exceptions",
     "IsAuthenticated": "live.permissions",
@@ -60,32 +95,45 @@ _EXPORTS = {
     "LiveConsumer": "live.consumer",
     "LiveError": "live.exceptions",
     "MockRenderer": "live.renderers",
+    "ModelFormComponent": "live.forms",
     "NotAuthenticated": "live.exceptions",
+    "NotJoined": "live.exceptions",
+    "OptimisticMixin": "live.optimistic",
     "OutdatedToken": "live.exceptions",
     "PermissionDenied": "live.exceptions",
     "ProtocolError": "live.exceptions",
+    "RateLimitMixin": "live.throttling",
     "RateLimited": "live.exceptions",
     "StateLost": "live.exceptions",
     "TemplateRenderer": "live.renderers",
     "TokenError": "live.exceptions",
+    "TooManyComponents": "live.exceptions",
     "UnknownEvent": "live.exceptions",
     "broadcast": "live.broadcast",
     "broadcast_component_update": "live.broadcast",
     "component_view": "live.views",
+    "compose": "live.composition",
+    "rate_limit_component": "live.throttling",
     "register": "live.registry",
+    "render_component": "live.views",
 }
 
 __all__ = [
     "AllowAny",
     "AuthenticatedComponentView",
     "BasePermission",
+    "CacheMixin",
     "Component",
     "ComponentConsumer",
     "ComponentNotFound",
     "ComponentView",
+    "DjangoModelComponent",
     "DjangoModelPermission",
+    "EventError",
     "ExpiredToken",
     "Forbidden",
+    "FormComponent",
+    "FrameTooLarge",
     "InvalidArguments",
     "InvalidToken",
     "IsAuthenticated",
@@ -94,19 +142,27 @@ __all__ = [
     "LiveConsumer",
     "LiveError",
     "MockRenderer",
+    "ModelFormComponent",
     "NotAuthenticated",
+    "NotJoined",
+    "OptimisticMixin",
     "OutdatedToken",
     "PermissionDenied",
     "ProtocolError",
+    "RateLimitMixin",
     "RateLimited",
     "StateLost",
     "TemplateRenderer",
     "TokenError",
+    "TooManyComponents",
     "UnknownEvent",
     "broadcast",
     "broadcast_component_update",
     "component_view",
+    "compose",
+    "rate_limit_component",
     "register",
+    "render_component",
 ]
 
 

@@ -13,6 +13,7 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         """Called once Django is set up; register every app's components."""
-        from live import registry
+        from live import registry, revocation
 
+        revocation.connect_signals()
         registry.autodiscover()

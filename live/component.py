@@ -62,6 +62,8 @@ class Component:
     subscriptions: ClassVar[Sequence[str]] = ()
     #: Names of the slots other components or HTML can fill.
     slots: ClassVar[Sequence[str]] = ()
+    #: Rates per event, e.g. ``{"add_to_cart": "5/second"}``; ``"*"`` applies to every event.
+    rate_limits: ClassVar[Mapping[str, str]] = {}
     #: Tag of the root element that carries the id and the token.
     root_tag: ClassVar[str] = "div"
 
@@ -85,6 +87,8 @@ class Component:
         self.user = user
         self.request = request
         self.filled_slots: dict[str, Any] = {}
+        #: Whether ``mount()`` already ran (``compose`` mounts eagerly).
+        self.is_mounted = False
 
     # Lifecycle ---------------------------------------------------------------
 
@@ -112,7 +116,7 @@ class Component:
         return self.renderer.render(self, self.get_context_data())
 
     def dispatch(self) -> dict[str, Any]:
-        """Render and return ``{"html": ..., "state": ...}``."""
+        """Render (with slotted children) and return ``{"html": ..., "state": ...}``."""
         return {"html": self.render(), "state": self.state}
 
     # Permissions and subscriptions ---------------------------------------------
@@ -133,6 +137,17 @@ class Component:
                 )
             groups.append(group)
         return groups
+
+    def load_from_cache(self) -> tuple[State, str, dict[str, list[Any]]] | None:
+        """Return a cached ``(state, html, positions)`` first render; ``CacheMixin`` has one."""
+        return None
+
+    def store_in_cache(self, state: State, html: str, seqs: dict[str, list[Any]]) -> None:
+        """Store a first render; a no-op unless ``CacheMixin`` is used."""
+
+    def get_optimistic_patch(self, event: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Return a DOM patch to apply the instant the user fires ``event`` (see ``optimistic``)."""
+        return None
 
     def on_missed_broadcasts(self, group: str) -> Any:
         """Called when broadcasts to ``group`` were lost for good; mounts again by default."""
@@ -196,9 +211,13 @@ class Component:
         self.filled_slots[name] = content
 
     def render_slots(self) -> dict[str, SafeString]:
-        """Return the HTML of every filled slot, by name."""
-        rendered = {}
+        """Return the HTML of every filled slot, by name (live children as empty roots)."""
+        from live.composition import SLOTS_KEY, placeholder
+
+        rendered = {name: placeholder(cid) for name, cid in self.state.get(SLOTS_KEY, {}).items()}
         for name, content in self.filled_slots.items():
+            if name in rendered:
+                continue
             if isinstance(content, Component):
                 rendered[name] = mark_safe(content.render())  # noqa: S308
             else:

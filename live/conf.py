@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_INTERVAL": 0.05,
     # Run sync component code on one shared thread (True) or a thread pool (False).
     "THREAD_SENSITIVE": False,
+    # Seconds after which a socket reloads its user before the next event.
+    "USER_RECHECK_INTERVAL": 1.0,
     # URL of the WebSocket endpoint used by live.js.
     "WS_PATH": "/ws/live/",
 }

@@ -8,12 +8,12 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from live import conf, protocol, registry, tokens
+from live import conf, protocol, registry, revocation, tokens
 from live.catchup import Entry
 from live.exceptions import (
     FrameTooLarge,
@@ -70,13 +70,22 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.followers: dict[str, set[str]] = {}
         self.pending: dict[str, asyncio.TimerHandle | asyncio.Task[None]] = {}
         self.last_push: dict[str, float] = {}
+        self.revoked: dict[str, LiveError] = {}
+        self.user_checked = time.monotonic()
         await self.accept()
+        pk = getattr(self.user, "pk", None)
+        if pk is not None:
+            self.user_group = revocation.user_group(pk)
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes; leave every group."""
         for handle in getattr(self, "pending", {}).values():
             handle.cancel()
-        for group in list(getattr(self, "followers", {})):
+        groups = list(getattr(self, "followers", {}))
+        if getattr(self, "user_group", None):
+            groups.append(self.user_group)
+        for group in groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.followers = {}
         self.mounted = {}
@@ -95,6 +104,49 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         session = self.scope.get("session")
         session_key = getattr(session, "session_key", None)
         return tokens.binding(getattr(self.user, "pk", None), session_key)
+
+    def client_key(self) -> str:
+        """Return who rate limits count against: the user, else the session, else the address."""
+        pk = getattr(self.user, "pk", None)
+        if pk is not None:
+            return f"u:{pk}"
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            return f"s:{session_key}"
+        client = self.scope.get("client") or ("unknown", 0)
+        return f"ip:{client[0]}"
+
+    async def refresh_user(self) -> None:
+        """Reload the user from the session store and re-check every component."""
+        from channels.auth import get_user
+        from django.conf import settings
+        from django.contrib.auth.models import AnonymousUser
+        from django.contrib.sessions.backends.base import SessionBase
+        from django.utils.module_loading import import_string
+
+        self.user_checked = time.monotonic()
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        user: Any = AnonymousUser()
+        if session_key:
+            store_cls = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+            store: SessionBase = store_cls(session_key)
+            user = await get_user(cast(Any, {"session": store}))
+        self.scope["user"] = user
+        for component_id, mounted in list(self.mounted.items()):
+            mounted.component.user = user
+            try:
+                await self.run_sync(mounted.component.check_permissions)
+            except LiveError as error:
+                self.drop(component_id)
+                self.revoked[component_id] = error
+                await self.send_error(error, component_id)
+
+    async def maybe_refresh_user(self) -> None:
+        """Reload the user if it is authenticated and was last checked too long ago."""
+        if getattr(self.user, "pk", None) is None:
+            return
+        if time.monotonic() - self.user_checked >= conf.get("USER_RECHECK_INTERVAL"):
+            await self.refresh_user()
 
     async def run_sync(self, func: Callable[[], T]) -> T:
         """Run blocking component code off the event loop, with fresh DB connections."""
@@ -171,6 +223,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def get_mounted(self, component_id: object) -> Mounted:
         """Return a component this socket has joined, or raise ``NotJoined``."""
         mounted = self.mounted.get(component_id) if isinstance(component_id, str) else None
+        if mounted is None and isinstance(component_id, str) and component_id in self.revoked:
+            raise self.revoked[component_id]
         if mounted is None:
             raise NotJoined("Component is not joined on this connection; join it first")
         return mounted
@@ -192,7 +246,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return mounted, mounted.join_frame(client_version, remounted)
 
         mounted, frame = await self.run_sync(resume)
+        mounted.client_key = self.client_key()
         component_id = mounted.component_id
+        self.revoked.pop(component_id, None)
         async with self.lock(component_id):
             self.mounted[component_id] = mounted
             added = await self.follow(
@@ -209,6 +265,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_event(self, content: Frame) -> None:
         """Apply a client event to one component and send the diff."""
+        await self.maybe_refresh_user()
         mounted = self.get_mounted(content.get(protocol.KEY_ID))
         event = content.get(protocol.KEY_EVENT)
         payload = content.get(protocol.KEY_PAYLOAD, {})
@@ -229,11 +286,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def handle_leave(self, content: Frame) -> None:
         """Forget one component on this socket (its snapshot stays for a rejoin)."""
         mounted = self.get_mounted(content.get(protocol.KEY_ID))
-        component_id = mounted.component_id
+        await self.follow(self.drop(mounted.component_id), [])
+
+    def drop(self, component_id: str) -> str:
+        """Forget ``component_id`` on this socket; return it (its groups are left by ``follow``)."""
         self.cancel_push(component_id)
-        del self.mounted[component_id]
+        self.mounted.pop(component_id, None)
         self.locks.pop(component_id, None)
-        await self.follow(component_id, [])
+        return component_id
 
     async def follow(self, component_id: str, groups: list[str]) -> bool:
         """Make ``component_id`` follow exactly ``groups``; return whether any group was added."""
@@ -283,6 +343,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 applied = await self.run_sync(partial(mounted.apply_broadcast, entry))
             if applied:
                 self.schedule_push(component_id)
+
+    async def live_revoke(self, message: dict[str, Any]) -> None:
+        """Called when the user logged out or their roles changed: re-check everything."""
+        await self.refresh_user()
+        for component_id in list(self.revoked):
+            await self.follow(component_id, [])
 
     async def live_update(self, message: dict[str, Any]) -> None:
         """Called for ``broadcast_component_update``: replace one component's HTML/state."""
@@ -371,6 +437,7 @@ class ComponentConsumer(LiveConsumer):
             await self.send_error(error)
             await self.close(code=4000 + error.status)
             return
+        mounted.client_key = self.client_key()
         self.component_id = mounted.component_id
         self.mounted[mounted.component_id] = mounted
         await self.follow(mounted.component_id, mounted.groups)

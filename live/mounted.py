@@ -16,8 +16,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from live import catchup, diff, protocol, registry, state, tokens
+from live import catchup, diff, protocol, ratelimit, registry, state, tokens
 from live.component import Component, run
+from live.composition import SLOTS_KEY, placeholder
 from live.exceptions import InvalidToken, LiveError, ProtocolError, StateLost, UnknownEvent
 from live.types import Frame, Params
 
@@ -51,6 +52,10 @@ class Mounted:
         self.ref = ref
         self.bound_to = bound_to
         self.state_json = dumps_state(component.state)
+        #: Who rate limits count against: the user, else the session or address.
+        self.client_key = bound_to
+        #: Slotted children mounted with this component's first render.
+        self.children: list[Mounted] = []
 
     @property
     def component_id(self) -> str:
@@ -79,12 +84,39 @@ class Mounted:
         component = component_cls(
             params=params, user=user, request=request, component_id=component_id
         )
+        return cls.start(component, bound_to=bound_to)
+
+    @classmethod
+    def start(cls, component: Component, *, bound_to: str) -> Mounted:
+        """Check, mount (unless already mounted) and render ``component`` and its slotted children.
+
+        Each child component in a slot becomes a live component of its own.
+        """
         component.check_permissions()
-        run(component.mount())
-        seqs = {group: catchup.position(group) for group in component.get_subscriptions()}
-        mounted = cls(
-            component, version=1, html=component.render(), seqs=seqs, ref=0, bound_to=bound_to
-        )
+        children = [
+            (slot, cls.start(child, bound_to=bound_to))
+            for slot, child in component.filled_slots.items()
+            if isinstance(child, Component)
+        ]
+        cached = None if children else component.load_from_cache()
+        if cached is not None:
+            component.state, html, seqs = cached
+        else:
+            if not component.is_mounted:
+                run(component.mount())
+                component.is_mounted = True
+            if children:
+                component.state[SLOTS_KEY] = {slot: m.component_id for slot, m in children}
+            seqs = {group: catchup.position(group) for group in component.get_subscriptions()}
+            html = component.render()
+            if not children:
+                component.store_in_cache(component.state, html, seqs)
+        mounted = cls(component, version=1, html=html, seqs=seqs, ref=0, bound_to=bound_to)
+        mounted.children = [child for _, child in children]
+        if cached is not None and mounted.catch_up():
+            # Broadcasts since the render was cached: apply them now.
+            mounted.html = component.render()
+            mounted.state_json = dumps_state(component.state)
         mounted.save()
         return mounted
 
@@ -188,7 +220,13 @@ class Mounted:
             data_live_token=self.token(), data_live_v=self.version, data_live_url=url
         )
         tag = self.component.root_tag
-        return format_html("<{} {}>{}</{}>", tag, attrs, SafeString(self.html), tag)
+        inner = self.html
+        for child in self.children:
+            # The page gets each child's full root; the tracked string keeps the empty one.
+            inner = inner.replace(
+                placeholder(child.component_id), child.root_html(url_for(child.component.name))
+            )
+        return format_html("<{} {}>{}</{}>", tag, attrs, SafeString(inner), tag)
 
     def signed_state(self) -> str:
         """Return the snapshot signed for the HTTP fallback, bound like the token."""
@@ -212,9 +250,17 @@ class Mounted:
             return self.ack_frame(ref)
         self.component.check_permissions()
         handler, kwargs = self.component.validate_event(event, payload)
+        self.check_rate(str(event))
         self.component.errors = {}
         self.guarded(lambda: run(handler(**kwargs)))
         return self.commit(ref)
+
+    def check_rate(self, event: str) -> None:
+        """Count this event against the component's rate limits; raise ``RateLimited``."""
+        limits = self.component.rate_limits
+        rate = limits.get(event) or limits.get("*")
+        if rate:
+            ratelimit.hit(f"{self.component.name}:{event}:{self.client_key}", rate)
 
     def guarded(self, change: Any) -> None:
         """Run ``change``; on any error put the state back and re-raise a safe error."""
@@ -364,6 +410,16 @@ class Mounted:
     def save(self) -> None:
         """Write the snapshot to the state store."""
         state.save(self.component_id, self.snapshot())
+
+
+def url_for(name: str) -> str | None:
+    """Return the HTTP fallback URL of component ``name``, when ``live.urls`` is installed."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return str(reverse("live:component", kwargs={"name": name}))
+    except NoReverseMatch:
+        return None
 
 
 def _load_signed_state(blob: object, component_id: str, bound_to: str) -> state.Snapshot | None:

@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
-from django.urls import NoReverseMatch, reverse
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
 
@@ -22,7 +21,8 @@ from live.exceptions import (
     ProtocolError,
     RateLimited,
 )
-from live.mounted import Mounted
+from live.mounted import Mounted, url_for
+from live.throttling import request_client_key
 from live.types import Params
 
 logger = logging.getLogger("live")
@@ -60,26 +60,35 @@ def request_binding(request: HttpRequest) -> str:
     return tokens.binding(getattr(user, "pk", None), ensure_session(request))
 
 
-def component_url(name: str) -> str | None:
-    """Return the HTTP fallback URL of component ``name``, if the live URLs are installed."""
-    try:
-        return str(reverse("live:component", kwargs={"name": name}))
-    except NoReverseMatch:
-        return None
+component_url = url_for
+
+
+def _attach(component: Component, user: Any, request: HttpRequest | None) -> None:
+    if user is not None:
+        component.user = user
+    component.request = request
+    for child in component.filled_slots.values():
+        if isinstance(child, Component):
+            _attach(child, user, request)
 
 
 def render_component(
-    request: HttpRequest | None, name_or_cls: str | type[Component], params: Params
+    request: HttpRequest | None,
+    component: str | type[Component] | Component,
+    params: Params | None = None,
 ) -> Mounted:
-    """Mount a component for a page request and return it (first render)."""
-    component_cls = registry.get(name_or_cls) if isinstance(name_or_cls, str) else name_or_cls
+    """Mount a component (a name, a class, or a composed instance) for a page request."""
     if request is None:
         user, bound_to = None, tokens.binding(None, None)
     else:
         user, bound_to = getattr(request, "user", None), request_binding(request)
-    return Mounted.mount(
-        component_cls, params=params, user=user, bound_to=bound_to, request=request
-    )
+    if isinstance(component, str):
+        component = registry.get(component)
+    if isinstance(component, type):
+        component = component(params=params or {}, user=user, request=request)
+    else:
+        _attach(component, user, request)
+    return Mounted.start(component, bound_to=bound_to)
 
 
 def _parse_body(request: HttpRequest) -> dict[str, Any]:
@@ -168,6 +177,7 @@ class ComponentView(View):
         )
         if mounted.component.name != name:
             raise InvalidToken(f"Token is for another component than {name!r}")
+        mounted.client_key = request_client_key(request)
         payload = body.get("payload") if body.get("payload") is not None else {}
         mounted.handle_event(body.get("event"), payload, body.get("ref"))
         return JsonResponse(

@@ -55,3 +55,30 @@ def user(django_user_model: Any) -> Any:
 def other_user(django_user_model: Any) -> Any:
     """A second ordinary user."""
     return django_user_model.objects.create_user("bob", "bob@example.com", "pw")
+
+
+@pytest.fixture
+def redis_layer(settings: Any, redis_url: str) -> Iterator[str]:
+    """Switch the channel layer and the cache to Redis, isolated by a fresh key prefix."""
+    import uuid
+
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": prefix},
+        }
+    }
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield prefix
+    from django_redis import get_redis_connection
+
+    connection = get_redis_connection("default")
+    for key in connection.scan_iter(f"{prefix}*"):
+        connection.delete(key)

@@ -95,3 +95,9 @@ def test_every_internal_module_says_so() -> None:
     ]:
         doc = ast.get_docstring(ast.parse((LIVE / f"{module}.py").read_text())) or ""
         assert doc.startswith("Internal"), module
+
+
+def test_all_matches_the_lazy_exports() -> None:
+    from live import _EXPORTS
+
+    assert sorted(_EXPORTS) == live.__all__

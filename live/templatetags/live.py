@@ -13,16 +13,23 @@ from django.utils.safestring import SafeString, mark_safe
 
 from live import conf
 from live.component import Component
+from live.optimistic import check_patch
 from live.views import component_url, render_component
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def live_component(context: template.Context, name: str, **params: Any) -> SafeString:
-    """Mount component ``name`` with ``params`` and render it inside its root element."""
+def live_component(
+    context: template.Context, component: str | Component, **params: Any
+) -> SafeString:
+    """Mount a component (a registered name, or a composed instance) and render its root.
+
+    ``{% live_component "counter" start=3 %}`` or ``{% live_component product %}``
+    for a component built by ``compose()`` in the view.
+    """
     request = context.get("request")
-    mounted = render_component(request, name, params)
+    mounted = render_component(request, component, params)
     return mounted.root_html(component_url(mounted.component.name))
 
 
@@ -75,3 +82,25 @@ def component_errors(component: Any, field: str | None = None) -> Any:
     if field is None:
         return errors
     return errors.get(field, "")
+
+
+@register.simple_tag(takes_context=True)
+def live_event(
+    context: template.Context, event: str, trigger: str = "", **payload: Any
+) -> SafeString:
+    """Render the attributes that send ``event`` with ``payload`` (and its optimistic patch).
+
+    ``<button {% live_event "toggle" user_id=user.pk %}>`` sends on click;
+    ``trigger`` sets ``hx-trigger`` (e.g. ``"input changed delay:400ms"``).
+    """
+    component = context.get("component")
+    parts = [format_html('ws-send live-event="{}"', event)]
+    if payload:
+        parts.append(format_html(' hx-vals="{}"', json.dumps(payload, default=str)))
+    if trigger:
+        parts.append(format_html(' hx-trigger="{}"', trigger))
+    if isinstance(component, Component):
+        patch = component.get_optimistic_patch(event, payload)
+        if patch:
+            parts.append(format_html(' data-live-optimistic="{}"', json.dumps(check_patch(patch))))
+    return mark_safe("".join(parts))  # noqa: S308

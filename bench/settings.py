@@ -1,0 +1,26 @@
+"""Settings of the bench server: the project's settings, production-like.
+
+``DEBUG`` is off, the ``bench`` app is installed and its URLs are the root.
+The bench touches no database (its users are in memory and sessions live in
+the cache), so it runs from a fresh checkout with no migrations.
+"""
+
+from __future__ import annotations
+
+import os
+
+from settings import *  # noqa: F403
+from settings import CHANNEL_LAYERS, INSTALLED_APPS, LOGGING, REDIS_URL
+
+DEBUG = False
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
+ROOT_URLCONF = "bench.urls"
+ASGI_APPLICATION = "bench.asgi.application"
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+
+if REDIS_URL:
+    # Keys of one run share a prefix, so the harness can delete them afterwards.
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.get("BENCH_PREFIX", "live-bench")
+
+LOGGING["loggers"]["live"]["level"] = os.environ.get("LIVE_LOG_LEVEL", "WARNING")
