@@ -69,19 +69,29 @@ class U:
     [
         pytest.param(live.AllowAny, AnonymousUser(), None, id="allow-any"),
         pytest.param(live.IsAuthenticated, AnonymousUser(), "Authentication required", id="anon"),
-        pytest.param(live.IsAuthenticated, U(active=False), "Authentication required",
-                     id="inactive"),
+        pytest.param(
+            live.IsAuthenticated, U(active=False), "Authentication required", id="inactive"
+        ),
         pytest.param(live.IsStaff, U(), "Staff access required", id="not-staff"),
         pytest.param(live.IsStaff, U(staff=True), None, id="staff"),
         pytest.param(live.IsSuperuser, U(staff=True), "Superuser access required", id="not-su"),
         pytest.param(live.IsStaff | live.IsSuperuser, U(su=True), None, id="or"),
-        pytest.param(live.IsStaff & live.IsSuperuser, U(staff=True),
-                     "Superuser access required", id="and"),
+        pytest.param(
+            live.IsStaff & live.IsSuperuser, U(staff=True), "Superuser access required", id="and"
+        ),
         pytest.param(~live.IsStaff, U(staff=True), "Permission denied", id="not"),
-        pytest.param(live.DjangoModelPermission("auth.view_user"), U(perms={"auth.view_user"}),
-                     None, id="perm"),
-        pytest.param(live.DjangoModelPermission("auth.view_user"), U(),
-                     "Permission 'auth.view_user' required", id="no-perm"),
+        pytest.param(
+            live.DjangoModelPermission("auth.view_user"),
+            U(perms={"auth.view_user"}),
+            None,
+            id="perm",
+        ),
+        pytest.param(
+            live.DjangoModelPermission("auth.view_user"),
+            U(),
+            "Permission 'auth.view_user' required",
+            id="no-perm",
+        ),
     ],
 )
 def test_permission_classes(permission: Any, user: Any, error: str | None) -> None:
@@ -129,8 +139,12 @@ async def test_staff_loses_staff_and_the_next_event_is_refused(staff: Any) -> No
         staff.is_staff = False
         await database_sync_to_async(staff.save)()
         frame = await client.receive_until(lambda f: f.get("type") == "error", timeout=1.0)
-        assert frame == {"type": "error", "id": view.id, "code": "forbidden",
-                         "message": "Staff access required"}
+        assert frame == {
+            "type": "error",
+            "id": view.id,
+            "code": "forbidden",
+            "message": "Staff access required",
+        }
         frame = await view.event("bump")
         assert frame["code"] == "forbidden"
         assert "<p>1</p>" in view
@@ -159,9 +173,9 @@ async def test_silent_change_is_caught_by_the_periodic_recheck(staff: Any, setti
     async with LiveClient(user=staff) as client:
         view = await client.mount("t_panel")
         # .update() sends no signal: only the recheck before the event can notice.
-        await database_sync_to_async(
-            get_user_model().objects.filter(pk=staff.pk).update
-        )(is_active=False)
+        await database_sync_to_async(get_user_model().objects.filter(pk=staff.pk).update)(
+            is_active=False
+        )
         frame = await view.event("bump")
         assert frame["code"] in ("forbidden", "unauthenticated")
 

@@ -73,13 +73,7 @@ const RELOAD_CODES = [P.TOKEN_EXPIRED, P.TOKEN_OUTDATED, P.STATE_LOST];
 // Close codes on which the htmx extension reconnects by itself.
 const EXT_RETRY = [1006, 1011, 1012, 1013];
 // DOM hooks read only by this file; not on the wire, so not in `P`.
-const DOM = {
-  KEY: "data-live-key",
-  ERROR: "data-live-error",
-  ERROR_FOR: "data-live-error-for",
-  DEBOUNCE: "live-debounce",
-  LOADING: "live-loading",
-};
+const DOM = { KEY: "data-live-key", ERROR: "data-live-error", DEBOUNCE: "live-debounce", LOADING: "live-loading" };
 const PATCH_OPS = ["class_add", "class_remove", "text", "attr", "disabled"];
 const OPEN_TIMEOUT = 3000; // ms without an open socket before the HTTP fallback
 const MAX_BACKOFF = 10000; // ms, cap of our reconnect delay
@@ -92,15 +86,10 @@ const components = Object.create(null); // id -> record, see register()
 const pending = new Map(); // ref -> entry, in ref order, see track()
 const sock = {
   wrapper: null, // the htmx extension's socket wrapper: sendImmediately(), reconnect()
-  socket: null,
-  open: false,
-  opened: false, // whether any socket of this page has opened yet
-  viaHtmx: false, // whether the htmx extension is connecting
-  failures: 0, // closes before the first open
-  attempts: 0, // reconnects since the last open, for the backoff
-  closedFatal: 0, // a 4xxx close code that stopped reconnection
-  openTimer: null,
-  retryTimer: null,
+  socket: null, open: false, viaHtmx: false,
+  opened: false, failures: 0, // whether any socket opened yet; closes before that
+  attempts: 0, closedFatal: 0, // reconnects since the last open; a 4xxx code that stopped them
+  openTimer: null, retryTimer: null,
 };
 let mode = "ws";
 let lastRef = 0;
@@ -111,11 +100,10 @@ let unloading = false;
 const rootOf = (node) => (node && node.closest ? node.closest(SEL_ROOT) : null);
 const words = (text) => String(text || "").split(/\s+/).filter(Boolean);
 const entriesOf = (id) => Array.from(pending.values()).filter((entry) => entry.id === id);
-const runUndo = (undo) => { if (undo) for (let i = undo.length - 1; i >= 0; i--) undo[i](); };
+const runUndo = (undo) => { for (let i = (undo || []).length - 1; i >= 0; i--) undo[i](); };
 
 function emit(target, name, detail) {
-  const where = target && target.isConnected ? target : document;
-  where.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: detail }));
+  (target && target.isConnected ? target : document).dispatchEvent(new CustomEvent(name, { bubbles: true, detail }));
 }
 
 function errorFrame(id, ref, code, message) {
@@ -135,11 +123,10 @@ function applyOps(html, ops, expectedLength) {
   if (!Array.isArray(ops)) throw new Error("live: diff ops must be a list");
   const parts = [];
   let pos = 0;
-  for (const op of ops) {
-    const start = op[0], deleted = op[1], inserted = op[2];
+  for (const [start, deleted, inserted] of ops) {
     if (!Number.isInteger(start) || !Number.isInteger(deleted) || typeof inserted !== "string" ||
         start < pos || deleted < 0 || start + deleted > html.length) {
-      throw new Error("live: bad diff op " + JSON.stringify(op));
+      throw new Error("live: bad diff op " + JSON.stringify([start, deleted, inserted]));
     }
     // JS strings index UTF-16 code units, the unit the server counts in.
     parts.push(html.slice(pos, start), inserted);
@@ -155,24 +142,22 @@ function applyOps(html, ops, expectedLength) {
 
 // Morph --------------------------------------------------------------------------------
 
-const keyOf = (node) => (node.nodeType === 1 ? node.getAttribute("id") || node.getAttribute(DOM.KEY) || null : null);
+const keyOf = (node) => (node.nodeType === 1 ? node.getAttribute("id") || node.getAttribute(DOM.KEY) : null);
 const similar = (a, b) => a.nodeType === b.nodeType && (a.nodeType !== 1 || a.tagName === b.tagName);
-const hasHtmxAttr = (el) => Array.from(el.attributes).some((attr) => /^(data-)?(hx|ws)-/.test(attr.name));
+const hasHtmxAttr = (el) => Array.from(el.attributes).some((a) => /^(data-)?(hx|ws)-/.test(a.name));
 
 /** Give `from` the attributes of `to`; return whether any changed. */
 function syncAttributes(from, to) {
   let changed = false;
   for (const a of Array.from(to.attributes)) {
-    if (from.getAttributeNS(a.namespaceURI, a.localName) !== a.value) {
-      from.setAttributeNS(a.namespaceURI, a.name, a.value);
-      changed = true;
-    }
+    if (from.getAttributeNS(a.namespaceURI, a.localName) === a.value) continue;
+    from.setAttributeNS(a.namespaceURI, a.name, a.value);
+    changed = true;
   }
   for (const a of Array.from(from.attributes)) {
-    if (!to.hasAttributeNS(a.namespaceURI, a.localName)) {
-      from.removeAttributeNS(a.namespaceURI, a.localName);
-      changed = true;
-    }
+    if (to.hasAttributeNS(a.namespaceURI, a.localName)) continue;
+    from.removeAttributeNS(a.namespaceURI, a.localName);
+    changed = true;
   }
   return changed;
 }
@@ -182,13 +167,13 @@ function morph(root, source, force) {
   let container = source;
   if (typeof source === "string") {
     // A <template> parses any fragment, table rows included, and runs no scripts.
-    const tpl = document.createElement("template");
-    tpl.innerHTML = source;
-    container = tpl.content;
+    container = document.createElement("template");
+    container.innerHTML = source;
+    container = container.content;
   }
   const active = document.activeElement;
   const focus = active && active !== root && root.contains(active) ? saveFocus(active) : null;
-  const ctx = { active: active, force: force || null, touched: [] };
+  const ctx = { active, force: force || null, touched: [] };
   morphChildren(root, container, ctx);
   if (focus) restoreFocus(focus);
   // Wire new elements to htmx. Only the touched ones: processing an ancestor again would give
@@ -198,24 +183,18 @@ function morph(root, source, force) {
 
 function morphChildren(from, to, ctx) {
   const keyed = new Map();
-  for (let node = from.firstChild; node; node = node.nextSibling) {
-    if (keyOf(node)) keyed.set(keyOf(node), node);
-  }
+  for (let node = from.firstChild; node; node = node.nextSibling) if (keyOf(node)) keyed.set(keyOf(node), node);
   // The children before `cur` are done; whatever is left from `cur` on at the end goes.
   let cur = from.firstChild;
   for (let node = to.firstChild, next; node; node = next) {
     next = node.nextSibling;
     const key = keyOf(node);
-    let match = null;
-    if (key) {
-      match = keyed.get(key) || null;
-      if (match && match.tagName === node.tagName) keyed.delete(key);
-      else match = null;
-    } else {
-      // Look a little ahead, so one insertion or removal does not rebuild all that follows.
-      for (let old = cur, seen = 0; old && seen < 32 && !match; old = old.nextSibling, seen++) {
-        if (!keyOf(old) && similar(old, node)) match = old;
-      }
+    let match = key ? keyed.get(key) : null;
+    if (match && match.tagName === node.tagName) keyed.delete(key);
+    else match = null;
+    // Unkeyed: look a little ahead, so one insertion or removal does not rebuild what follows.
+    for (let old = cur, seen = 0; !key && !match && old && seen < 32; old = old.nextSibling, seen++) {
+      if (!keyOf(old) && similar(old, node)) match = old;
     }
     if (!match) {
       from.insertBefore(node, cur);
@@ -244,29 +223,26 @@ function update(from, to, ctx) {
   // The user's input wins while they are in the field, unless they just submitted its form.
   const typing = (tag === "OPTION" ? from.closest("select") : from) === ctx.active && !forced;
   const oldValue = from.getAttribute("value");
-  const oldOn = from.hasAttribute(tag === "OPTION" ? "selected" : "checked");
+  const flag = tag === "OPTION" ? "selected" : "checked";
+  const oldOn = from.hasAttribute(flag);
   if (syncAttributes(from, to) && hasHtmxAttr(from)) ctx.touched.push(from);
-  if (tag === "INPUT" && (from.type === "checkbox" || from.type === "radio")) {
-    if (forced || (!typing && oldOn !== from.hasAttribute("checked"))) from.checked = from.hasAttribute("checked");
+  // Properties follow only what the server changed: an input filled in and left keeps its text.
+  const serverChanged = (changed) => forced || (!typing && changed);
+  if (tag === "INPUT" && /^(checkbox|radio)$/.test(from.type)) {
+    if (serverChanged(oldOn !== from.hasAttribute(flag))) from.checked = from.hasAttribute(flag);
   } else if (tag === "INPUT") {
-    // Only a value the server changed: an input the user filled in and left keeps its text.
     const value = from.getAttribute("value");
-    if (from.type !== "file" && (forced || (!typing && oldValue !== value))) from.value = value || "";
+    if (from.type !== "file" && serverChanged(oldValue !== value)) from.value = value || "";
   } else if (tag === "TEXTAREA") {
-    if (!typing && (forced || from.defaultValue !== to.textContent)) {
-      from.defaultValue = to.textContent;
-      from.value = to.textContent;
-    }
+    if (serverChanged(from.defaultValue !== to.textContent) && !typing) from.value = from.defaultValue = to.textContent;
   } else {
-    if (tag === "OPTION" && (forced || (!typing && oldOn !== from.hasAttribute("selected")))) {
-      from.selected = from.hasAttribute("selected");
-    }
+    if (tag === "OPTION" && serverChanged(oldOn !== from.hasAttribute(flag))) from.selected = from.hasAttribute(flag);
     morphChildren(from, to, ctx);
   }
 }
 
 function saveFocus(el) {
-  const saved = { el: el, id: el.id, start: null };
+  const saved = { el, id: el.id, start: null };
   try {
     Object.assign(saved, { start: el.selectionStart, end: el.selectionEnd, dir: el.selectionDirection });
   } catch (err) { /* this input type has no selection */ }
@@ -289,21 +265,12 @@ function restoreFocus(saved) {
 /** Apply one patch to `el`; push onto `undo` what restores each touched value exactly. */
 function patch(el, ops, undo) {
   const cls = el.classList;
-  words(ops.class_add).filter((c) => !cls.contains(c)).forEach((c) => {
-    cls.add(c);
-    undo.push(() => cls.remove(c));
-  });
-  words(ops.class_remove).filter((c) => cls.contains(c)).forEach((c) => {
-    cls.remove(c);
-    undo.push(() => cls.add(c));
-  });
+  words(ops.class_add).filter((c) => !cls.contains(c)).forEach((c) => cls.add(c) || undo.push(() => cls.remove(c)));
+  words(ops.class_remove).filter((c) => cls.contains(c)).forEach((c) => cls.remove(c) || undo.push(() => cls.add(c)));
   if (ops.text != null) {
     const kids = Array.from(el.childNodes);
     el.textContent = String(ops.text);
-    undo.push(() => {
-      el.textContent = "";
-      kids.forEach((kid) => el.appendChild(kid));
-    });
+    undo.push(() => { el.textContent = ""; kids.forEach((kid) => el.appendChild(kid)); });
   }
   Object.keys(ops.attr || {}).forEach((name) => {
     const value = ops.attr[name];
@@ -328,9 +295,8 @@ function patch(el, ops, undo) {
 function optimisticFor(root, el, event) {
   for (let node = el || root; node; node = node === root ? null : node.parentElement) {
     const raw = node.getAttribute(P.ATTR_OPTIMISTIC);
-    if (!raw) continue;
     try {
-      const spec = JSON.parse(raw);
+      const spec = raw && JSON.parse(raw);
       if (spec && spec[event]) return spec[event];
     } catch (err) {
       console.warn("live: " + P.ATTR_OPTIMISTIC + " is not JSON", node);
@@ -349,16 +315,7 @@ function own(root, selector) {
   }
 }
 
-function applyOptimistic(root, el, spec, undo) {
-  // Either one patch for the element that fired, or patches by selector ("this" for it).
-  const targets = PATCH_OPS.some((op) => op in spec) ? { this: spec } : spec;
-  Object.keys(targets).forEach((selector) => {
-    const els = selector === "this" ? (el ? [el] : []) : own(root, selector);
-    els.forEach((target) => patch(target, targets[selector] || {}, undo));
-  });
-}
-
-const isButton = (el) => el.tagName === "BUTTON" || el.tagName === "A" ||
+const isButton = (el) => /^(BUTTON|A)$/.test(el.tagName) ||
   (el.tagName === "INPUT" && /^(submit|button|reset|image)$/.test(el.type));
 
 /** Show an entry's busy state and optimistic patch; idempotent. */
@@ -373,7 +330,12 @@ function decorate(entry) {
     if (busy && busy.isConnected) patch(busy, { disabled: true }, undo);
   }
   const spec = optimisticFor(rec.root, el, entry.event);
-  if (spec) applyOptimistic(rec.root, el, spec, undo);
+  if (!spec) return;
+  // Either one patch for the element that fired, or patches by selector ("this" is that element).
+  const targets = PATCH_OPS.some((op) => op in spec) ? { this: spec } : spec;
+  Object.keys(targets).forEach((sel) => {
+    (sel === "this" ? (el ? [el] : []) : own(rec.root, sel)).forEach((t) => patch(t, targets[sel] || {}, undo));
+  });
 }
 
 function undecorate(entry) {
@@ -385,19 +347,14 @@ function showLoading(rec) {
   rec.root.classList.toggle(DOM.LOADING, entriesOf(rec.id).length > 0);
 }
 
-/** Show `rec.error` in the component; re-applied after each morph until the next user action. */
+/** Show `rec.error` in the component; kept across morphs until the next user action. */
 function showError(rec) {
   if (rec.errorUndo || !rec.error) return;
-  const undo = (rec.errorUndo = []);
+  rec.errorUndo = [];
   const message = rec.error[P.KEY_MESSAGE] || rec.error[P.KEY_CODE];
   const box = own(rec.root, "[" + DOM.ERROR + "]")[0];
-  if (box) patch(box, { text: message }, undo);
+  if (box) patch(box, { text: message }, rec.errorUndo);
   else console.warn("live: " + rec.id + ": " + message);
-  const fields = rec.error[P.KEY_FIELDS] || {};
-  Object.keys(fields).forEach((name) => {
-    const el = own(rec.root, "[" + DOM.ERROR_FOR + '="' + CSS.escape(name) + '"]')[0];
-    if (el) patch(el, { text: fields[name] }, undo);
-  });
 }
 
 function hideError(rec) {
@@ -420,30 +377,24 @@ function register(root) {
   if (components[id] && components[id].root === root) return components[id];
   // A new root, or a new element for a known id (swapped in by htmx): trust its attributes.
   return (components[id] = {
-    id: id,
-    root: root,
+    id, root,
     html: null, // the exact inner HTML the server last sent; unknown until a `full` frame
     v: Number(root.getAttribute(P.ATTR_VERSION)) || 0,
     token: root.getAttribute(P.ATTR_TOKEN),
     url: root.getAttribute(P.ATTR_URL),
     state: root.getAttribute(P.ATTR_STATE),
     chain: Promise.resolve(), // serialises HTTP posts: each needs the previous answer's token
-    resyncing: false,
-    reloading: false,
-    reloadedAt: 0,
-    error: null,
-    errorUndo: null,
+    resyncing: false, reloading: false, reloadedAt: 0, error: null, errorUndo: null,
   });
 }
 
 /** Register the roots on the page and forget the removed ones; return the new records. */
 function scan() {
-  const found = Array.from(document.querySelectorAll(SEL_ROOT))
-    .filter((root) => { const rec = components[root.getAttribute(P.ATTR_ID)]; return !rec || rec.root !== root; })
-    .map(register);
-  Object.keys(components).forEach((id) => {
-    const rec = components[id];
-    if (rec.root.isConnected) return;
+  const found = Array.from(document.querySelectorAll(SEL_ROOT)).filter((root) => {
+    const rec = components[root.getAttribute(P.ATTR_ID)];
+    return !rec || rec.root !== root;
+  }).map(register);
+  Object.keys(components).filter((id) => !components[id].root.isConnected).forEach((id) => {
     delete components[id];
     entriesOf(id).forEach((entry) => settle(entry, errorFrame(id, entry.ref, P.NOT_JOINED, "Component removed")));
     send({ [P.KEY_TYPE]: P.LEAVE, [P.KEY_ID]: id });
@@ -468,11 +419,6 @@ function resync(rec) {
   send({ [P.KEY_TYPE]: P.RESYNC, [P.KEY_ID]: rec.id });
 }
 
-function setToken(rec, token) {
-  rec.token = token;
-  rec.root.setAttribute(P.ATTR_TOKEN, token);
-}
-
 /** Put a new HTML string into a component, keeping the still-pending patches on top. */
 function render(rec, html, v, answer) {
   const ref = answer[P.KEY_REF];
@@ -489,7 +435,7 @@ function render(rec, html, v, answer) {
   mine.forEach((other) => pending.has(other.ref) && decorate(other));
   showError(rec);
   joinNew();
-  emit(rec.root, "live:update", { id: rec.id, v: v, ref: ref, changed: true });
+  emit(rec.root, "live:update", { id: rec.id, v, ref, changed: true });
 }
 
 /** Fetch a component again over HTTP (expired token, lost state), swap it in and rejoin. */
@@ -508,7 +454,7 @@ function reload(rec) {
       tpl.innerHTML = text;
       const fresh = tpl.content.querySelector(SEL_ROOT);
       if (!fresh) throw new Error("no component root in the answer");
-      entriesOf(rec.id).forEach((entry) => settle(entry, errorFrame(rec.id, entry.ref, P.STATE_LOST, "Component reloaded")));
+      entriesOf(rec.id).forEach((entry) => settle(entry, errorFrame(rec.id, entry.ref, P.STATE_LOST, "Reloaded")));
       hideError(rec);
       delete components[rec.id];
       // The same element takes the new attributes (id, token, version) and children.
@@ -549,29 +495,27 @@ function onMessage(text) {
 
 function onFrame(f) {
   const type = f[P.KEY_TYPE];
-  if (type === P.PONG) return;
   const ref = f[P.KEY_REF];
   const entry = ref != null ? pending.get(ref) : undefined;
   const id = f[P.KEY_ID] != null ? f[P.KEY_ID] : entry && entry.id;
   const rec = id != null ? components[id] : undefined;
+  const v = f[P.KEY_VERSION];
+  if (type === P.PONG) return;
   if (type === P.ERROR) return onError(f, rec, entry);
   if (!rec) return settle(entry, f);
-  if (f[P.KEY_TOKEN]) setToken(rec, f[P.KEY_TOKEN]);
-  const v = f[P.KEY_VERSION];
+  if (f[P.KEY_TOKEN]) rec.root.setAttribute(P.ATTR_TOKEN, (rec.token = f[P.KEY_TOKEN]));
   if (type === P.FULL) {
     rec.resyncing = false;
     return render(rec, f[P.KEY_HTML], v, f);
   }
   if (type === P.DIFF) {
-    if (rec.html != null && v === rec.v + 1) {
-      let html = null;
-      try {
-        html = applyOps(rec.html, f[P.KEY_OPS], f[P.KEY_LENGTH]);
-      } catch (err) {
-        console.warn(err.message);
-      }
-      if (html != null) return render(rec, html, v, f);
+    let html = null;
+    try {
+      if (rec.html != null && v === rec.v + 1) html = applyOps(rec.html, f[P.KEY_OPS], f[P.KEY_LENGTH]);
+    } catch (err) {
+      console.warn(err.message);
     }
+    if (html != null) return render(rec, html, v, f);
     // A version gap, or ops that do not fit: ask again for this component only.
     if (rec.html == null || v > rec.v) resync(rec);
     return settle(entry, f);
@@ -579,7 +523,7 @@ function onFrame(f) {
   // An ack: handled, HTML unchanged. A version newer than ours means a frame was missed.
   if (v != null && v > rec.v) resync(rec);
   settle(entry, f);
-  emit(rec.root, "live:update", { id: rec.id, v: rec.v, ref: ref, changed: false });
+  emit(rec.root, "live:update", { id: rec.id, v: rec.v, ref, changed: false });
 }
 
 function onError(f, rec, entry) {
@@ -587,10 +531,7 @@ function onError(f, rec, entry) {
   if (code === P.NOT_JOINED && rec && sock.open && !(entry && entry.retried)) {
     // This socket does not know the component (yet): join it, then try the event once more.
     join(rec);
-    if (entry) {
-      entry.retried = true;
-      send(eventFrame(entry));
-    }
+    if (entry) send(eventFrame(Object.assign(entry, { retried: true })));
     return;
   }
   settle(entry, f);
@@ -600,28 +541,15 @@ function onError(f, rec, entry) {
 
 // Events from the user -----------------------------------------------------------------
 
-function nextRef() {
-  // Microseconds since the epoch: still growing after a reload, and exact in a double.
-  lastRef = Math.max(Date.now() * 1000, lastRef + 1);
-  return lastRef;
-}
-
 /** Record a user event as pending, with its loading state and optimistic patch. */
 function track(root, el, event, payload, submitter) {
   const rec = register(root);
-  const entry = {
-    ref: nextRef(),
-    id: rec.id,
-    event: event,
-    payload: payload,
-    el: el,
-    submitter: submitter || null,
-    // The controls of a submitted form take the server's values, even the focused one.
-    form: el && el.tagName === "FORM" ? el : (submitter && submitter.form) || null,
-    via: null, // "ws" once sent on the socket, "http" once posted
-    undo: null,
-    retried: false,
-  };
+  // Refs are microseconds since the epoch: still growing after a reload, and exact in a double.
+  lastRef = Math.max(Date.now() * 1000, lastRef + 1);
+  const entry = { ref: lastRef, id: rec.id, event, payload, el, submitter: submitter || null, undo: null };
+  // The controls of a submitted form take the server's values, even the focused one.
+  entry.form = el && el.tagName === "FORM" ? el : (submitter && submitter.form) || null;
+  entry.via = null; // "ws" once sent on the socket, "http" once posted
   entry.done = new Promise((resolve) => { entry.resolve = resolve; });
   pending.set(entry.ref, entry);
   hideError(rec);
@@ -631,14 +559,8 @@ function track(root, el, event, payload, submitter) {
   return entry;
 }
 
-function eventFrame(entry) {
-  return {
-    [P.KEY_TYPE]: P.EVENT,
-    [P.KEY_ID]: entry.id,
-    [P.KEY_EVENT]: entry.event,
-    [P.KEY_PAYLOAD]: entry.payload,
-    [P.KEY_REF]: entry.ref,
-  };
+function eventFrame(e) {
+  return { [P.KEY_TYPE]: P.EVENT, [P.KEY_ID]: e.id, [P.KEY_EVENT]: e.event, [P.KEY_PAYLOAD]: e.payload, [P.KEY_REF]: e.ref };
 }
 
 /** Send an event by the current transport; while the socket is down it waits in `pending`. */
@@ -682,25 +604,24 @@ function formValues(data) {
   return out;
 }
 
-/** The payload of a plain element: its form's fields, its own value, static hx-vals. */
+/** The payload of a plain element: its form's fields, its own value, JSON hx-vals. */
 function readPayload(el, submitter, root) {
   const form = el.tagName === "FORM" ? el : el.form || null;
   const out = form ? formValues(new FormData(form)) : {};
   const add = (name, value) => { out[name] = name in out ? [].concat(out[name], value) : value; };
   if (fieldKind(el) && !(el.name && form)) {
     if (el.type === "select-multiple") out[el.name || "value"] = Array.from(el.selectedOptions, (o) => o.value);
-    else if ((el.type !== "checkbox" && el.type !== "radio") || el.checked) add(el.name || "value", el.value);
+    else if (!/^(checkbox|radio)$/.test(el.type) || el.checked) add(el.name || "value", el.value);
   }
   const button = submitter || (isButton(el) ? el : null);
   if (button && button.name) add(button.name, button.value);
-  // JSON hx-vals from the root down to the element, so the closest wins (as in htmx).
+  // hx-vals from the root down to the element, so the closest wins (as in htmx).
   const chain = [];
   for (let node = el; node && node !== root.parentElement; node = node.parentElement) chain.unshift(node);
   chain.forEach((node) => {
     const raw = node.getAttribute("hx-vals") || node.getAttribute("data-hx-vals") || "";
-    if (raw.trim().charAt(0) !== "{") return;
     try {
-      Object.assign(out, JSON.parse(raw));
+      if (raw.trim().charAt(0) === "{") Object.assign(out, JSON.parse(raw));
     } catch (err) {
       console.warn("live: hx-vals is not JSON", node);
     }
@@ -721,19 +642,16 @@ const debounced = new WeakMap();
 
 function fire(el, submitter) {
   const wait = parseInt(el.getAttribute(DOM.DEBOUNCE), 10);
+  const now = () => {
+    const root = rootOf(el);
+    if (root && el.isConnected) {
+      deliver(track(root, el, el.getAttribute(P.ATTR_EVENT), readPayload(el, submitter, root), submitter));
+    }
+  };
   clearTimeout(debounced.get(el));
-  if (wait > 0 && !debounced.has(el.form || el)) {
-    // Read the value when the wait is over, not now.
-    debounced.set(el, setTimeout(() => { debounced.delete(el); fireNow(el, submitter); }, wait));
-  } else {
-    fireNow(el, submitter);
-  }
-}
-
-function fireNow(el, submitter) {
-  const root = rootOf(el);
-  if (!root || !el.isConnected) return;
-  deliver(track(root, el, el.getAttribute(P.ATTR_EVENT), readPayload(el, submitter, root), submitter));
+  // Debounced: the value is read when the wait is over.
+  if (wait > 0) debounced.set(el, setTimeout(now, wait));
+  else now();
 }
 
 // Elements without ws-send (or pages without htmx): one delegated listener per DOM event.
@@ -781,9 +699,7 @@ function post(entry) {
   const rec = components[entry.id];
   if (!rec) return;
   entry.via = "http";
-  rec.chain = rec.chain
-    .then(() => postNow(rec, entry))
-    .catch((err) => console.error("live: could not apply the HTTP answer", err));
+  rec.chain = rec.chain.then(() => postNow(rec, entry)).catch((err) => console.error("live: HTTP answer", err));
 }
 
 async function postNow(rec, entry) {
@@ -796,20 +712,14 @@ async function postNow(rec, entry) {
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
       body: JSON.stringify({
-        [P.KEY_ID]: rec.id,
-        [P.KEY_TOKEN]: rec.token,
-        [P.KEY_EVENT]: entry.event,
-        [P.KEY_PAYLOAD]: entry.payload,
-        [P.KEY_VERSION]: rec.v,
-        [P.KEY_REF]: entry.ref,
-        [P.KEY_STATE]: rec.state,
+        [P.KEY_ID]: rec.id, [P.KEY_TOKEN]: rec.token, [P.KEY_EVENT]: entry.event, [P.KEY_PAYLOAD]: entry.payload,
+        [P.KEY_VERSION]: rec.v, [P.KEY_REF]: entry.ref, [P.KEY_STATE]: rec.state,
       }),
     });
     data = await res.json();
   } catch (err) { /* no answer, or not JSON: reported below */ }
   if (!res || !res.ok || !data || data.error) {
-    const message = data && data.error ? data.error :
-      res ? "Request failed (HTTP " + res.status + ")" : "The server could not be reached";
+    const message = data && data.error ? data.error : res ? "Request failed (HTTP " + res.status + ")" : "Server unreachable";
     const err = errorFrame(rec.id, entry.ref, (data && data[P.KEY_CODE]) || P.SERVER_ERROR, message);
     err[P.KEY_FIELDS] = data ? data[P.KEY_FIELDS] : undefined;
     err[P.KEY_RETRY_AFTER] = (data && data[P.KEY_RETRY_AFTER]) || (res && Number(res.headers.get("Retry-After"))) || undefined;
@@ -817,45 +727,34 @@ async function postNow(rec, entry) {
   }
   if (data[P.KEY_STATE]) rec.state = data[P.KEY_STATE];
   onFrame({
-    [P.KEY_TYPE]: P.FULL,
-    [P.KEY_ID]: rec.id,
-    [P.KEY_VERSION]: data[P.KEY_VERSION],
-    [P.KEY_HTML]: data[P.KEY_HTML],
-    [P.KEY_TOKEN]: data[P.KEY_TOKEN],
-    [P.KEY_REF]: entry.ref,
+    [P.KEY_TYPE]: P.FULL, [P.KEY_ID]: rec.id, [P.KEY_VERSION]: data[P.KEY_VERSION], [P.KEY_HTML]: data[P.KEY_HTML],
+    [P.KEY_TOKEN]: data[P.KEY_TOKEN], [P.KEY_REF]: entry.ref,
   });
 }
 
 function setMode(next) {
   if (mode === next) return;
   mode = next;
-  emit(document, "live:mode", { mode: mode });
-  if (mode !== "http") return;
+  emit(document, "live:mode", { mode });
   // What waited for the socket goes over HTTP now.
-  pending.forEach((entry) => {
-    if (entry.via === "http") return;
-    decorate(entry);
-    post(entry);
-  });
+  if (mode === "http") pending.forEach((entry) => entry.via !== "http" && (decorate(entry), post(entry)));
 }
 
 // The socket ---------------------------------------------------------------------------
 
 function send(out) {
-  if (!sock.open || mode !== "ws") return false;
+  if (!sock.open || mode !== "ws") return;
   try {
     sock.wrapper.sendImmediately(JSON.stringify(out));
-    return true;
   } catch (err) {
     console.warn("live: send failed", err);
-    return false;
   }
 }
 
 function onOpen(wrapper, socket) {
   clearTimeout(sock.openTimer);
   clearTimeout(sock.retryTimer);
-  Object.assign(sock, { wrapper: wrapper, socket: socket, open: true, opened: true, attempts: 0, closedFatal: 0 });
+  Object.assign(sock, { wrapper, socket, open: true, opened: true, attempts: 0, closedFatal: 0 });
   setMode("ws");
   scan();
   // Rejoin everything (the server resumes each component from its snapshot), then resend what
@@ -876,17 +775,13 @@ function onClose(evt, wrapper) {
   if (sock.open && evt.target && sock.socket && evt.target !== sock.socket) return; // an old socket
   sock.open = false;
   // The answers went with the socket: undo the guesses; the events are resent on reopen.
-  pending.forEach((entry) => {
-    if (entry.via !== "ws") return;
-    undecorate(entry);
-    entry.via = null;
-  });
+  pending.forEach((entry) => entry.via === "ws" && (undecorate(entry), (entry.via = null)));
   Object.keys(components).forEach((id) => showLoading(components[id]));
   if (unloading) return;
   if (!sock.opened && ++sock.failures >= 2) setMode("http");
   const code = evt.code;
   if (code >= 4000 && code < 5000 && code !== P.CLOSE_SLOW_CONSUMER) return fatal(code, evt.reason);
-  // Other codes (4008 included: the server dropped us for lagging; rejoining resyncs) reconnect.
+  // Any other code (4008 too: dropped for lagging; the rejoin resyncs) reconnects.
   if (EXT_RETRY.indexOf(code) >= 0) return; // the extension does it
   clearTimeout(sock.retryTimer);
   // Exponential backoff with full jitter.
@@ -896,27 +791,22 @@ function onClose(evt, wrapper) {
 
 function fatal(code, reason) {
   sock.closedFatal = code;
-  const errCode = code === P.CLOSE_TOO_LARGE ? P.TOO_LARGE : code === P.CLOSE_REVOKED ? P.FORBIDDEN : P.SERVER_ERROR;
-  const message = reason || (code === P.CLOSE_REVOKED ? "Your access has changed; this page is no longer live." :
-    code === P.CLOSE_TOO_LARGE ? "A message was too large; the connection was closed." :
-      "The connection was closed (" + code + ").");
+  const errCode = { [P.CLOSE_TOO_LARGE]: P.TOO_LARGE, [P.CLOSE_REVOKED]: P.FORBIDDEN }[code] || P.SERVER_ERROR;
+  const message = reason || {
+    [P.CLOSE_REVOKED]: "Your access has changed; this page is no longer live.",
+    [P.CLOSE_TOO_LARGE]: "A message was too large; the connection was closed.",
+  }[code] || "The connection was closed (" + code + ").";
   pending.forEach((entry) => entry.via !== "http" && settle(entry, errorFrame(entry.id, entry.ref, errCode, message)));
-  Object.keys(components).forEach((id) => report(components[id], Object.assign(errorFrame(id, null, errCode, message), { close: code })));
-}
-
-function startOpenTimer() {
-  if (sock.opened || sock.openTimer) return;
-  sock.openTimer = setTimeout(() => sock.opened || setMode("http"), OPEN_TIMEOUT);
+  Object.keys(components).forEach((id) => {
+    report(components[id], Object.assign(errorFrame(id, null, errCode, message), { close: code }));
+  });
 }
 
 document.addEventListener("htmx:wsConnecting", () => {
   sock.viaHtmx = true;
-  startOpenTimer();
+  if (!sock.opened && !sock.openTimer) sock.openTimer = setTimeout(() => sock.opened || setMode("http"), OPEN_TIMEOUT);
 });
-document.addEventListener("htmx:wsOpen", (e) => {
-  sock.viaHtmx = true;
-  onOpen(e.detail.socketWrapper, e.detail.event && e.detail.event.target);
-});
+document.addEventListener("htmx:wsOpen", (e) => onOpen(e.detail.socketWrapper, e.detail.event && e.detail.event.target));
 document.addEventListener("htmx:wsClose", (e) => onClose(e.detail.event, e.detail.socketWrapper));
 document.addEventListener("htmx:wsBeforeMessage", (e) => onMessage(e.detail.message) && e.preventDefault());
 
@@ -930,12 +820,8 @@ document.addEventListener("htmx:load", () => {
     joinNew();
   });
 });
-
 window.addEventListener("pagehide", () => { unloading = true; });
-window.addEventListener("pageshow", (e) => {
-  unloading = false;
-  if (e.persisted && !sock.open && sock.wrapper && mode === "ws") sock.wrapper.reconnect();
-});
+window.addEventListener("pageshow", () => { unloading = false; });
 setInterval(() => send({ [P.KEY_TYPE]: P.PING }), PING_EVERY);
 
 function start() {
@@ -944,33 +830,29 @@ function start() {
   if (!window.WebSocket || !sock.viaHtmx) setMode("http");
 }
 
-if (document.readyState === "loading") {
-  // After DOMContentLoaded, when htmx has processed the page and started connecting.
-  document.addEventListener("DOMContentLoaded", () => setTimeout(start, 0));
-} else {
-  setTimeout(start, 0);
-}
+// After DOMContentLoaded, once htmx has processed the page and begun connecting.
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => setTimeout(start));
+else setTimeout(start);
 
 window.live = {
-  components: components,
-  pending: pending,
+  components,
+  pending,
   get mode() { return mode; },
   /** Send `event` to component `id`; resolves with the answering frame. */
-  send: (id, event, payload) => {
-    const rec = components[id];
-    if (!rec) return Promise.reject(new Error("live: no component " + JSON.stringify(id)));
-    const entry = track(rec.root, null, event, payload || {}, null);
+  send(id, event, payload) {
+    if (!components[id]) return Promise.reject(new Error("live: no component " + JSON.stringify(id)));
+    const entry = track(components[id].root, null, event, payload || {}, null);
     deliver(entry);
     return entry.done;
   },
   /** Ask the server for the whole HTML of component `id` again. */
-  resync: (id) => {
+  resync(id) {
     if (!components[id]) return;
     components[id].resyncing = false;
     resync(components[id]);
   },
-  applyOps: applyOps,
-  morph: morph,
+  applyOps,
+  morph,
   protocol: P,
 };
 })();
