@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "live",
     "live.demo",
+    "live_admin",
+    "live_shop",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +73,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent threads (the consumer's worker pool) wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A file, not memory, so a test server process can share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

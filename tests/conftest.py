@@ -82,3 +82,141 @@ def redis_layer(settings: Any, redis_url: str) -> Iterator[str]:
     connection = get_redis_connection("default")
     for key in connection.scan_iter(f"{prefix}*"):
         connection.delete(key)
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url_for_tests() -> str:
+    """Return a URL naming the test database pytest-django created."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+class Server:
+    """A daphne process serving the project against the test database."""
+
+    def __init__(self, url: str, process: Any, log: Any) -> None:
+        self.url = url
+        self.process = process
+        self.log = log
+
+    def output(self) -> str:
+        """Return what the server printed so far."""
+        from pathlib import Path
+
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+
+def start_server(extra_env: dict[str, str] | None = None) -> Server:
+    """Start daphne on a free port with the test database; wait until it answers."""
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url_for_tests(),
+        DEBUG="1",
+        SERVE_STATIC="1",
+        DJANGO_SETTINGS_MODULE="settings",
+        **(extra_env or {}),
+    )
+    log = tempfile.NamedTemporaryFile("w+", prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "asgi:application"],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited:\n{Path(log.name).read_text()}")
+        try:
+            urllib.request.urlopen(url + "/static/live/live.js", timeout=1)
+            return Server(url, process, log)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"daphne did not answer:\n{Path(log.name).read_text()}")
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Server]:
+    """A real daphne process for browser tests, sharing the test database."""
+    with django_db_blocker.unblock():
+        server = start_server()
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=10)
+        except Exception:
+            server.process.kill()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright; skips (or fails on CI) without Chromium."""
+    path = chromium_path()
+    need(
+        path is not None,
+        "no Chromium binary (set CHROMIUM or install chromium): browser tests skipped",
+    )
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls a
+    # test makes around it are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context and page for one test."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
