@@ -89,7 +89,10 @@ if REDIS_URL:
                 if layer == "pubsub"
                 else "channels_redis.core.RedisChannelLayer"
             ),
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
+            },
         }
     }
     CACHES = {
@@ -109,6 +112,14 @@ else:
     }
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Background jobs: in-process threads by default; ``LIVE_TASKS=db`` stores them in the
+# database for ``manage.py db_worker`` processes (any number, on any machine).
+INSTALLED_APPS.append("django_tasks_db")
+if os.environ.get("LIVE_TASKS") == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "live.task_backends.ThreadBackend"}}
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 

@@ -13,7 +13,11 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         """Called once Django is set up; register every app's components."""
+        from django.core import checks
+
         from live import registry, revocation
+        from live.admin_widgets import check_widgets
 
         revocation.connect_signals()
         registry.autodiscover()
+        checks.register(check_widgets, checks.Tags.admin)

@@ -11,7 +11,17 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from live import catchup
-from live.consumer import BROADCAST_TYPE, UPDATE_TYPE, component_group
+
+#: Channel-layer message type of every broadcast; handled by ``live_broadcast``.
+BROADCAST_TYPE = "live.broadcast"
+#: Channel-layer message type of a direct component push; handled by ``live_update``.
+UPDATE_TYPE = "live.update"
+
+
+def component_group(component_id: str) -> str:
+    """Return the group a component's consumers join for direct pushes."""
+    return f"live-c-{component_id}"
+
 
 _GROUP = re.compile(r"^[a-zA-Z0-9\-_.]{1,99}$")
 _EVENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -48,6 +58,29 @@ async def _asend(group: str, event: str, payload: dict[str, Any]) -> None:
     )
 
 
+#: The event loop serving the sockets of this process, remembered by ``LiveConsumer``.
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def remember_loop() -> None:
+    """Remember the running loop as the one serving this process's sockets."""
+    global _server_loop
+    _server_loop = asyncio.get_running_loop()
+
+
+def run_from_sync(make: Any) -> None:
+    """Run the coroutine ``make()`` from sync code, on the sockets' loop when there is one.
+
+    The in-memory channel layer only works from the loop its consumers run on,
+    so a job thread or a signal must hand its sends to that loop.
+    """
+    loop = _server_loop
+    if loop is not None and loop.is_running() and not loop.is_closed():
+        asyncio.run_coroutine_threadsafe(make(), loop).result(timeout=10)
+    else:
+        async_to_sync(make)()
+
+
 def _in_event_loop() -> bool:
     try:
         asyncio.get_running_loop()
@@ -66,7 +99,7 @@ def broadcast(group: str, event: str, **payload: Any) -> Any:
     _check(group, event)
     if _in_event_loop():
         return asyncio.get_running_loop().create_task(_asend(group, event, payload))
-    transaction.on_commit(lambda: async_to_sync(_asend)(group, event, payload))
+    transaction.on_commit(lambda: run_from_sync(lambda: _asend(group, event, payload)))
     return None
 
 
@@ -82,5 +115,5 @@ def broadcast_component_update(
         return asyncio.get_running_loop().create_task(
             layer.group_send(component_group(component_id), message)
         )
-    async_to_sync(layer.group_send)(component_group(component_id), message)
+    run_from_sync(lambda: layer.group_send(component_group(component_id), message))
     return None

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from live import conf, protocol, registry, revocation, tokens
+from live.broadcast import component_group, remember_loop
 from live.catchup import Entry
 from live.exceptions import (
     FrameTooLarge,
@@ -28,16 +29,6 @@ from live.types import Frame
 logger = logging.getLogger("live")
 
 T = TypeVar("T")
-
-#: Channel-layer message type of every broadcast; handled by ``live_broadcast``.
-BROADCAST_TYPE = "live.broadcast"
-#: Channel-layer message type of a direct component push; handled by ``live_update``.
-UPDATE_TYPE = "live.update"
-
-
-def component_group(component_id: str) -> str:
-    """Return the group a component's consumers join for direct pushes."""
-    return f"live-c-{component_id}"
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -72,6 +63,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.last_push: dict[str, float] = {}
         self.revoked: dict[str, LiveError] = {}
         self.user_checked = time.monotonic()
+        remember_loop()
         await self.accept()
         pk = getattr(self.user, "pk", None)
         if pk is not None:

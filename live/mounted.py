@@ -128,12 +128,13 @@ class Mounted:
         user: Any,
         bound_to: str,
         signed_state: object = None,
+        for_reload: bool = False,
     ) -> tuple[Mounted, bool]:
         """Rebuild a component from its token and snapshot; return it and whether it was remounted.
 
         Broadcasts logged since the snapshot are applied before returning.
         """
-        data = tokens.verify(token, bound_to=bound_to)
+        data = tokens.verify(token, bound_to=bound_to, for_reload=for_reload)
         component_cls = registry.get(data.name)
         snapshot = state.load(data.component_id)
         blob = _load_signed_state(signed_state, data.component_id, bound_to)

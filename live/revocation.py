@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model, user_logged_out
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from live.broadcast import run_from_sync
 
 REVOKE_TYPE = "live.revoke"
 # Strong references to sends in flight, so they are not garbage-collected early.
@@ -41,7 +42,7 @@ def revoke(user_pk: Any) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            async_to_sync(layer.group_send)(user_group(user_pk), message)
+            run_from_sync(lambda: layer.group_send(user_group(user_pk), message))
         else:
             task = loop.create_task(layer.group_send(user_group(user_pk), message))
             _tasks.add(task)

@@ -54,20 +54,26 @@ def sign(*, name: str, component_id: str, params: Params, version: int, bound_to
     return signing.dumps(payload, salt=SALT, compress=True)
 
 
-def verify(token: object, *, bound_to: str, max_age: int | None = None) -> TokenData:
-    """Return the data of a valid ``token`` or raise a ``TokenError`` subclass."""
+def verify(
+    token: object, *, bound_to: str, max_age: int | None = None, for_reload: bool = False
+) -> TokenData:
+    """Return the data of a valid ``token`` or raise a ``TokenError`` subclass.
+
+    ``for_reload`` accepts expired and outdated tokens (still signed and bound):
+    enough to mount the same component again with a fresh token.
+    """
     if not isinstance(token, str) or not token or len(token) > 8192:
         raise InvalidToken("Missing or malformed component token")
     age = conf.get("TOKEN_MAX_AGE") if max_age is None else max_age
     try:
-        payload = signing.loads(token, salt=SALT, max_age=age)
+        payload = signing.loads(token, salt=SALT, max_age=None if for_reload else age)
     except signing.SignatureExpired as exc:
         raise ExpiredToken() from exc
     except (signing.BadSignature, ValueError) as exc:
         raise InvalidToken() from exc
     if not isinstance(payload, dict):
         raise InvalidToken()
-    if payload.get("f") != TOKEN_FORMAT:
+    if payload.get("f") != TOKEN_FORMAT and not for_reload:
         raise OutdatedToken()
     name, component_id = payload.get("n"), payload.get("i")
     params, version = payload.get("p"), payload.get("v")

@@ -156,8 +156,24 @@ class ComponentView(View):
             return error_response(LiveError())
 
     def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """Render a fresh component inside its root element (an HTML fragment)."""
+        """Render a fresh component inside its root element (an HTML fragment).
+
+        With ``?token=...`` (an expired or outdated one will do) the same component
+        is mounted again, with the params and id its token names.
+        """
         name = self.get_component_name(**kwargs)
+        token = request.GET.get("token")
+        if token:
+            mounted, _ = Mounted.resume(
+                token,
+                user=getattr(request, "user", None),
+                bound_to=request_binding(request),
+                for_reload=True,
+            )
+            if mounted.component.name != name:
+                raise InvalidToken(f"Token is for another component than {name!r}")
+            get_token(request)
+            return HttpResponse(mounted.root_html(component_url(name)))
         params = self.get_component_params(
             request, **{k: v for k, v in kwargs.items() if k != "name"}
         )
@@ -213,3 +229,20 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             status=403,
         )
     return django_csrf_failure(request, reason)
+
+
+def job_page(request: HttpRequest, job_id: Any) -> HttpResponse:
+    """Render a job's live progress page; any worker can, the job lives in the database."""
+    from django.contrib import admin
+    from django.contrib.auth.views import redirect_to_login
+    from django.shortcuts import get_object_or_404, render
+
+    from live.models import Job
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    job = get_object_or_404(Job, pk=job_id)
+    if not (request.user.is_superuser or job.owner_id == request.user.pk):
+        return HttpResponse("Forbidden", status=403)
+    context = {**admin.site.each_context(request), "job": job, "job_id": str(job.pk)}
+    return render(request, "live/job.html", context)

@@ -20,8 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 class Log(live.Component):
     renderer = live.MockRenderer(
-        lambda ctx: '<h2 class="audit-log-title">Audit log</h2>'
-        + "".join(f"<i>{e}</i>" for e in ctx["entries"])
+        lambda ctx: (
+            '<h2 class="audit-log-title">Audit log</h2>'
+            + "".join(f"<i>{e}</i>" for e in ctx["entries"])
+        )
     )
 
     def mount(self) -> None:
@@ -97,13 +99,14 @@ async def test_mount_failure_is_an_error_frame_and_a_4xxx_close() -> None:
 
     live.register("t_locked")(LockedLog)
     try:
-        communicator = WebsocketCommunicator(
-            URLRouter([path("ws/l/", Locked.as_asgi())]), "/ws/l/"
-        )
+        communicator = WebsocketCommunicator(URLRouter([path("ws/l/", Locked.as_asgi())]), "/ws/l/")
         await communicator.connect()
         frame = json.loads(await communicator.receive_from())
-        assert frame == {"type": "error", "code": "unauthenticated",
-                         "message": "Authentication required"}
+        assert frame == {
+            "type": "error",
+            "code": "unauthenticated",
+            "message": "Authentication required",
+        }
         assert (await communicator.receive_output())["code"] == 4401
     finally:
         registry.unregister("t_locked")

@@ -225,3 +225,18 @@ def test_token_of_another_session_is_refused() -> None:
     response = post(Client(), "t_tally", {"token": root["token"], "event": "add"})
     assert response.status_code == 403
     assert response.json()["error"] == "Component token belongs to another session"
+
+
+def test_get_with_an_expired_token_resumes_the_same_component(settings: Any) -> None:
+    client = Client()
+    root = mount(client, "t_tally", n="2")
+    body = post(client, "t_tally", {"token": root["token"], "event": "add"}).json()
+    settings.LIVE = {"TOKEN_MAX_AGE": -1}
+    assert post(client, "t_tally", {"token": body["token"], "event": "add"}).status_code == 403
+    response = client.get("/live/components/t_tally/", {"token": body["token"]})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'data-live-id="{root["id"]}"' in html
+    assert html.endswith("<b>3</b></div>")
+    response = Client().get("/live/components/t_tally/", {"token": body["token"]})
+    assert response.json()["error"] == "Component token belongs to another session"

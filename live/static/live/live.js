@@ -74,11 +74,12 @@ const RELOAD_CODES = [P.TOKEN_EXPIRED, P.TOKEN_OUTDATED, P.STATE_LOST];
 const EXT_RETRY = [1006, 1011, 1012, 1013];
 // DOM hooks read only by this file; not on the wire, so not in `P`.
 const DOM = { KEY: "data-live-key", ERROR: "data-live-error", DEBOUNCE: "live-debounce", LOADING: "live-loading" };
-const PATCH_OPS = ["class_add", "class_remove", "text", "attr", "disabled"];
+const PATCH_OPS = ["attr", "class_add", "class_remove", "disabled", "hidden", "text"];
 const OPEN_TIMEOUT = 3000; // ms without an open socket before the HTTP fallback
 const MAX_BACKOFF = 10000; // ms, cap of our reconnect delay
 const PING_EVERY = 25000; // ms, keeps idle sockets alive through proxies
 const RELOAD_PAUSE = 10000; // ms between two HTTP reloads of one component
+const ANSWER_TIMEOUT = 10000; // ms after which an unanswered event's patches are undone
 const SEL_ROOT = "[" + P.ATTR_ID + "]";
 const SEL_EVENT = "[" + P.ATTR_EVENT + "]";
 
@@ -234,7 +235,7 @@ function update(from, to, ctx) {
     const value = from.getAttribute("value");
     if (from.type !== "file" && serverChanged(oldValue !== value)) from.value = value || "";
   } else if (tag === "TEXTAREA") {
-    if (serverChanged(from.defaultValue !== to.textContent) && !typing) from.value = from.defaultValue = to.textContent;
+    if (serverChanged(from.defaultValue !== to.textContent)) from.value = from.defaultValue = to.textContent;
   } else {
     if (tag === "OPTION" && serverChanged(oldOn !== from.hasAttribute(flag))) from.selected = from.hasAttribute(flag);
     morphChildren(from, to, ctx);
@@ -265,8 +266,14 @@ function restoreFocus(saved) {
 /** Apply one patch to `el`; push onto `undo` what restores each touched value exactly. */
 function patch(el, ops, undo) {
   const cls = el.classList;
-  words(ops.class_add).filter((c) => !cls.contains(c)).forEach((c) => cls.add(c) || undo.push(() => cls.remove(c)));
-  words(ops.class_remove).filter((c) => cls.contains(c)).forEach((c) => cls.remove(c) || undo.push(() => cls.add(c)));
+  words(ops.class_add).filter((c) => !cls.contains(c)).forEach((c) => {
+    cls.add(c);
+    undo.push(() => cls.remove(c));
+  });
+  words(ops.class_remove).filter((c) => cls.contains(c)).forEach((c) => {
+    cls.remove(c);
+    undo.push(() => cls.add(c));
+  });
   if (ops.text != null) {
     const kids = Array.from(el.childNodes);
     el.textContent = String(ops.text);
@@ -279,6 +286,11 @@ function patch(el, ops, undo) {
     else el.setAttribute(name, value === true ? "" : String(value));
     undo.push(() => (prev == null ? el.removeAttribute(name) : el.setAttribute(name, prev)));
   });
+  if (ops.hidden != null) {
+    const prev = el.hidden;
+    el.hidden = !!ops.hidden;
+    undo.push(() => { el.hidden = prev; });
+  }
   if (ops.disabled != null && "disabled" in el) {
     const prev = el.disabled;
     const focused = document.activeElement === el;
@@ -292,11 +304,13 @@ function patch(el, ops, undo) {
   }
 }
 
+/** The patch for `event`: on the element that fired it, or by event name on an ancestor. */
 function optimisticFor(root, el, event) {
   for (let node = el || root; node; node = node === root ? null : node.parentElement) {
     const raw = node.getAttribute(P.ATTR_OPTIMISTIC);
     try {
       const spec = raw && JSON.parse(raw);
+      if (spec && node === el) return spec;
       if (spec && spec[event]) return spec[event];
     } catch (err) {
       console.warn("live: " + P.ATTR_OPTIMISTIC + " is not JSON", node);
@@ -321,7 +335,7 @@ const isButton = (el) => /^(BUTTON|A)$/.test(el.tagName) ||
 /** Show an entry's busy state and optimistic patch; idempotent. */
 function decorate(entry) {
   const rec = components[entry.id];
-  if (!rec || entry.undo) return;
+  if (!rec || entry.undo || entry.expired) return;
   const undo = (entry.undo = []);
   const el = entry.el && entry.el.isConnected ? entry.el : null;
   if (el && (el.tagName === "FORM" || isButton(el))) {
@@ -341,6 +355,17 @@ function decorate(entry) {
 function undecorate(entry) {
   runUndo(entry.undo);
   entry.undo = null;
+}
+
+/** Start (again) the wait for an answer; past it the guesses go, the event stays pending. */
+function arm(entry) {
+  clearTimeout(entry.timer);
+  entry.expired = false;
+  entry.timer = setTimeout(() => {
+    entry.expired = true;
+    undecorate(entry);
+  }, ANSWER_TIMEOUT);
+  decorate(entry);
 }
 
 function showLoading(rec) {
@@ -390,9 +415,10 @@ function register(root) {
 
 /** Register the roots on the page and forget the removed ones; return the new records. */
 function scan() {
+  // A root without a token is a slot placeholder: the child's own root takes its place.
   const found = Array.from(document.querySelectorAll(SEL_ROOT)).filter((root) => {
     const rec = components[root.getAttribute(P.ATTR_ID)];
-    return !rec || rec.root !== root;
+    return (!rec || rec.root !== root) && root.hasAttribute(P.ATTR_TOKEN);
   }).map(register);
   Object.keys(components).filter((id) => !components[id].root.isConnected).forEach((id) => {
     delete components[id];
@@ -444,7 +470,9 @@ function reload(rec) {
   if (!rec.url || rec.reloading || now - rec.reloadedAt < RELOAD_PAUSE) return false;
   rec.reloading = true;
   rec.reloadedAt = now;
-  fetch(rec.url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+  // The token names the component's params and id; an expired one still does.
+  const url = rec.url + (rec.url.indexOf("?") < 0 ? "?" : "&") + "token=" + encodeURIComponent(rec.token || "");
+  fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
     .then((res) => {
       if (!res.ok) throw new Error("HTTP " + res.status);
       return res.text();
@@ -554,7 +582,7 @@ function track(root, el, event, payload, submitter) {
   pending.set(entry.ref, entry);
   hideError(rec);
   rec.error = null;
-  decorate(entry);
+  arm(entry);
   showLoading(rec);
   return entry;
 }
@@ -579,6 +607,7 @@ function deliver(entry) {
 /** Resolve a pending event: undo its patches (unless a morph did) and update loading. */
 function settle(entry, answer) {
   if (!entry || !pending.delete(entry.ref)) return;
+  clearTimeout(entry.timer);
   undecorate(entry);
   entry.resolve(answer);
   if (components[entry.id]) showLoading(components[entry.id]);
@@ -721,8 +750,9 @@ async function postNow(rec, entry) {
   if (!res || !res.ok || !data || data.error) {
     const message = data && data.error ? data.error : res ? "Request failed (HTTP " + res.status + ")" : "Server unreachable";
     const err = errorFrame(rec.id, entry.ref, (data && data[P.KEY_CODE]) || P.SERVER_ERROR, message);
-    err[P.KEY_FIELDS] = data ? data[P.KEY_FIELDS] : undefined;
-    err[P.KEY_RETRY_AFTER] = (data && data[P.KEY_RETRY_AFTER]) || (res && Number(res.headers.get("Retry-After"))) || undefined;
+    const retry = (data && data[P.KEY_RETRY_AFTER]) || (res && Number(res.headers.get("Retry-After")));
+    if (data && data[P.KEY_FIELDS]) err[P.KEY_FIELDS] = data[P.KEY_FIELDS];
+    if (retry) err[P.KEY_RETRY_AFTER] = retry;
     return onFrame(err);
   }
   if (data[P.KEY_STATE]) rec.state = data[P.KEY_STATE];
@@ -737,7 +767,12 @@ function setMode(next) {
   mode = next;
   emit(document, "live:mode", { mode });
   // What waited for the socket goes over HTTP now.
-  if (mode === "http") pending.forEach((entry) => entry.via !== "http" && (decorate(entry), post(entry)));
+  if (mode !== "http") return;
+  pending.forEach((entry) => {
+    if (entry.via === "http") return;
+    arm(entry);
+    post(entry);
+  });
 }
 
 // The socket ---------------------------------------------------------------------------
@@ -765,7 +800,7 @@ function onOpen(wrapper, socket) {
   });
   pending.forEach((entry) => {
     if (entry.via === "http") return;
-    decorate(entry);
+    arm(entry);
     entry.via = "ws";
     send(eventFrame(entry));
   });
@@ -775,7 +810,11 @@ function onClose(evt, wrapper) {
   if (sock.open && evt.target && sock.socket && evt.target !== sock.socket) return; // an old socket
   sock.open = false;
   // The answers went with the socket: undo the guesses; the events are resent on reopen.
-  pending.forEach((entry) => entry.via === "ws" && (undecorate(entry), (entry.via = null)));
+  pending.forEach((entry) => {
+    if (entry.via !== "ws") return;
+    undecorate(entry);
+    entry.via = null;
+  });
   Object.keys(components).forEach((id) => showLoading(components[id]));
   if (unloading) return;
   if (!sock.opened && ++sock.failures >= 2) setMode("http");
@@ -821,7 +860,11 @@ document.addEventListener("htmx:load", () => {
   });
 });
 window.addEventListener("pagehide", () => { unloading = true; });
-window.addEventListener("pageshow", () => { unloading = false; });
+window.addEventListener("pageshow", (e) => {
+  unloading = false;
+  // Back from the back/forward cache: the socket was closed while the page was hidden.
+  if (e.persisted && !sock.open && sock.wrapper && mode === "ws") sock.wrapper.reconnect();
+});
 setInterval(() => send({ [P.KEY_TYPE]: P.PING }), PING_EVERY);
 
 function start() {
