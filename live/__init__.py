@@ -10,10 +10,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from live.broadcast import (
-        broadcast,
-        broadcast_component_update,
-    )
     from live.caching import CacheMixin
     from live.component import Component
     from live.composition import compose
@@ -40,6 +36,10 @@ if TYPE_CHECKING:
         TokenError,
         TooManyComponents,
         UnknownEvent,
+    )
+    from live.fanout import (
+        broadcast,
+        broadcast_component_update,
     )
     from live.forms import (
         FormComponent,
@@ -109,8 +109,8 @@ _EXPORTS = {
     "TokenError": "live.exceptions",
     "TooManyComponents": "live.exceptions",
     "UnknownEvent": "live.exceptions",
-    "broadcast": "live.broadcast",
-    "broadcast_component_update": "live.broadcast",
+    "broadcast": "live.fanout",
+    "broadcast_component_update": "live.fanout",
     "component_view": "live.views",
     "compose": "live.composition",
     "rate_limit_component": "live.throttling",

@@ -14,7 +14,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from live import conf, protocol, registry, revocation, tokens
-from live.broadcast import component_group, remember_loop
 from live.catchup import Entry
 from live.exceptions import (
     FrameTooLarge,
@@ -23,6 +22,7 @@ from live.exceptions import (
     ProtocolError,
     TooManyComponents,
 )
+from live.fanout import component_group, remember_loop
 from live.mounted import Mounted
 from live.types import Frame
 

@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
-from live.broadcast import broadcast
+from live.fanout import broadcast
 from live.models import FAILURE_MESSAGE, LOG_LIMIT, MESSAGE_LIMIT, Job
 
 try:

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model, user_logged_out
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from live.broadcast import run_from_sync
+from live.fanout import run_from_sync
 
 REVOKE_TYPE = "live.revoke"
 # Strong references to sends in flight, so they are not garbage-collected early.

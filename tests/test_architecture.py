@@ -35,7 +35,7 @@ FORBIDDEN = (
     "django.views",
     "live.consumer",
     "live.views",
-    "live.broadcast",
+    "live.fanout",
     "live.templatetags",
 )
 
@@ -101,3 +101,11 @@ def test_all_matches_the_lazy_exports() -> None:
     from live import _EXPORTS
 
     assert sorted(_EXPORTS) == live.__all__
+
+
+def test_no_public_name_is_shadowed_by_a_submodule() -> None:
+    # Importing live.x sets the attribute live.x to the module, hiding a lazy export "x".
+    modules = {path.stem for path in LIVE.glob("*.py")} | {
+        path.name for path in LIVE.iterdir() if (path / "__init__.py").exists()
+    }
+    assert sorted(set(live.__all__) & modules) == []

@@ -24,7 +24,7 @@ def test_tour_page_renders_both_components_with_scripts() -> None:
     assert "/static/django_htmx/htmx-2.min.js" in html
     assert "/static/django_htmx/ext/hx-ws-2.min.js" in html
     assert "/static/live/live.js" in html
-    assert html.count("data-live-token=") == 2
+    assert html.count("data-live-token=") == 3
     assert len(re.findall(r'<tr id="person-\d+">', html)) == 25
     assert "200 people" in html
 

@@ -31,7 +31,9 @@ def owner(django_user_model: Any) -> Any:
 
 
 def percents(html_frames: list[str]) -> list[int]:
-    return [int(m.group(1)) for html in html_frames if (m := re.search(r'class="percent">(\d+)%', html))]
+    return [
+        int(m.group(1)) for html in html_frames if (m := re.search(r'class="percent">(\d+)%', html))
+    ]
 
 
 async def watch(client: LiveClient, view: Any, until: str, timeout: float = 10) -> list[str]:
@@ -155,8 +157,9 @@ def test_progress_reaches_the_page_from_a_real_worker_process(
 ) -> None:
     from tests.conftest import database_url_for_tests
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
-                                  "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
     env = {
         "DATABASE_URL": database_url_for_tests(),
         "REDIS_URL": settings.CACHES["default"]["LOCATION"],
@@ -169,7 +172,10 @@ def test_progress_reaches_the_page_from_a_real_worker_process(
     root = Path(__file__).resolve().parent.parent
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.1"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         job = jobs.start_job(jobs_support.count_to, description="Count", owner=owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.db.models import Q
@@ -33,6 +34,33 @@ class Counter(live.Component):
     def on_reset(self) -> None:
         """Back to zero."""
         self.state["count"] = 0
+
+
+@live.register("likes")
+class Likes(live.OptimisticMixin, live.Component):
+    """A like button on a deliberately slow server: the count moves before the answer.
+
+    At most 3 likes per 10 seconds: the fourth is refused and its optimistic
+    update rolled back.
+    """
+
+    template_name = "live_demo/components/likes.html"
+    rate_limits = {"like": "3/10s"}
+
+    def mount(self) -> None:
+        """Start at zero; ``delay`` (seconds) slows every answer down."""
+        self.state = {"likes": 0, "delay": float(self.params.get("delay", 0.6))}
+
+    def on_like(self) -> None:
+        """Count one like, slowly."""
+        time.sleep(min(self.state["delay"], 5.0))
+        self.state["likes"] += 1
+
+    def get_optimistic_patch(self, event: str, payload: Any) -> dict[str, Any] | None:
+        """Show the next count and a pending style the instant the button is pressed."""
+        if event == "like":
+            return {"this": {"text": f"♥ {self.state['likes'] + 1}", "class_add": "pending"}}
+        return super().get_optimistic_patch(event, payload)
 
 
 @live.register("people")

@@ -13,7 +13,7 @@ from django.db import transaction
 from live import catchup
 
 #: Channel-layer message type of every broadcast; handled by ``live_broadcast``.
-BROADCAST_TYPE = "live.broadcast"
+BROADCAST_TYPE = "live.fanout"
 #: Channel-layer message type of a direct component push; handled by ``live_update``.
 UPDATE_TYPE = "live.update"
 
