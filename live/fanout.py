@@ -13,7 +13,7 @@ from django.db import transaction
 from live import catchup
 
 #: Channel-layer message type of every broadcast; handled by ``live_broadcast``.
-BROADCAST_TYPE = "live.fanout"
+BROADCAST_TYPE = "live.broadcast"
 #: Channel-layer message type of a direct component push; handled by ``live_update``.
 UPDATE_TYPE = "live.update"
 
@@ -41,7 +41,8 @@ def _check(group: str, event: str) -> None:
 
 
 async def _asend(group: str, event: str, payload: dict[str, Any]) -> None:
-    entry = await sync_to_async(catchup.append)(group, event, payload)
+    # Not thread-sensitive: the caller may be the sensitive thread, waiting on this send.
+    entry = await sync_to_async(catchup.append, thread_sensitive=False)(group, event, payload)
     layer = get_channel_layer()
     if layer is None:
         return
@@ -68,6 +69,10 @@ def remember_loop() -> None:
     _server_loop = asyncio.get_running_loop()
 
 
+async def _await_made(make: Any) -> None:
+    await make()
+
+
 def run_from_sync(make: Any) -> None:
     """Run the coroutine ``make()`` from sync code, on the sockets' loop when there is one.
 
@@ -78,7 +83,7 @@ def run_from_sync(make: Any) -> None:
     if loop is not None and loop.is_running() and not loop.is_closed():
         asyncio.run_coroutine_threadsafe(make(), loop).result(timeout=10)
     else:
-        async_to_sync(make)()
+        async_to_sync(_await_made)(make)
 
 
 def _in_event_loop() -> bool:

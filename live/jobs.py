@@ -174,7 +174,7 @@ def start_job(
         action=name,
         description=description[:200],
         model=queryset.model._meta.label_lower if queryset is not None else "",
-        pks=[_json_pk(pk) for pk in queryset.values_list("pk", flat=True)]
+        pks=[_json_pk(pk) for pk in queryset.order_by("pk").values_list("pk", flat=True)]
         if queryset is not None
         else [],
         owner=owner if getattr(owner, "is_authenticated", False) else None,

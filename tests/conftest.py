@@ -190,9 +190,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium driven by Playwright; skips (or fails on CI) without Chromium."""
+    """Headless Chromium driven by Playwright; skips (or fails on CI) without Chromium.
+
+    Module-scoped: Playwright's sync API keeps an event loop running on the main
+    thread, which async tests in other modules could not start beside.
+    """
     path = chromium_path()
     need(
         path is not None,
