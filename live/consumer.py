@@ -179,7 +179,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 raise FrameTooLarge(f"Frame of {len(raw)} bytes is over the limit of {limit}")
             try:
                 frame = json.loads(raw)
-            except (ValueError, RecursionError) as exc:
+            except RecursionError as exc:
+                raise ProtocolError("Frame is nested too deeply") from exc
+            except ValueError as exc:
                 raise ProtocolError("Frame is not valid JSON") from exc
             if not isinstance(frame, dict):
                 raise ProtocolError("Frame must be a JSON object")
