@@ -9,6 +9,7 @@ change-form ones receive ``object_id``). Optional class attributes: ``label``,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,8 @@ from live.mounted import url_for
 from live.views import render_component
 
 SIZES = ("sm", "md", "lg")
+
+logger = logging.getLogger("live")
 
 
 class LiveWidgetsMixin:
@@ -44,7 +47,9 @@ class LiveWidgetsMixin:
                 continue
             try:
                 mounted = render_component(request, cls, params)
-            except LiveError:
+            except LiveError as error:
+                # A widget the user may not use is left out, like a missing permission.
+                logger.info("live: widget %s left out: %s", cls.__qualname__, error.message)
                 continue
             size = getattr(cls, "size", "md")
             widgets.append(
