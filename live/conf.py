@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FRAME_BYTES": 64 * 1024,
     # Deepest accepted JSON nesting in a client frame.
     "MAX_FRAME_DEPTH": 32,
+    # Frames per second one socket may send (bursts of twice that); over it: rate_limited.
+    "SOCKET_FRAMES_PER_SECOND": 50,
     # Components one socket may join at once.
     "MAX_COMPONENTS": 100,
     # Minimum seconds between two pushed renders of one component (burst coalescing).

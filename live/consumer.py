@@ -20,6 +20,7 @@ from live.exceptions import (
     LiveError,
     NotJoined,
     ProtocolError,
+    RateLimited,
     TooManyComponents,
 )
 from live.fanout import component_group, remember_loop
@@ -47,6 +48,24 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+class FrameBucket:
+    """A token bucket bounding the frames one socket may send (bursts of twice the rate)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate * 2
+        self.stamp = time.monotonic()
+
+    def take(self) -> None:
+        """Spend one token or raise ``RateLimited``."""
+        now = time.monotonic()
+        self.tokens = min(self.rate * 2, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            raise RateLimited(retry_after=1, message="Too many frames on this connection")
+        self.tokens -= 1
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """Serve every live component of one page over one socket.
 
@@ -63,6 +82,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.last_push: dict[str, float] = {}
         self.revoked: dict[str, LiveError] = {}
         self.user_checked = time.monotonic()
+        self.bucket = FrameBucket(conf.get("SOCKET_FRAMES_PER_SECOND"))
         remember_loop()
         await self.accept()
         pk = getattr(self.user, "pk", None)
@@ -173,6 +193,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Called with each client frame; parse, check and dispatch it."""
         frame: Any = None
         try:
+            self.bucket.take()
             raw = text_data if text_data is not None else (bytes_data or b"").decode()
             limit = conf.get("MAX_FRAME_BYTES")
             if len(raw) > limit:

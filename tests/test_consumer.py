@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -270,3 +271,16 @@ async def test_broadcast_reaches_subscribed_components_on_two_sockets() -> None:
         await two.close()
     finally:
         registry.unregister("t_feed")
+
+
+async def test_a_flood_of_frames_is_refused_without_harm(settings: Any) -> None:
+    settings.LIVE = {"SOCKET_FRAMES_PER_SECOND": 5}
+    async with LiveClient() as client:
+        view = await client.mount("t_counter")
+        for _ in range(30):
+            await client.send({"type": "join", "id": "x", "token": "forged"})
+        codes = [(await client.receive())["code"] for _ in range(30)]
+        assert "rate_limited" in codes
+        assert codes.count("token_invalid") <= 10
+        await asyncio.sleep(1)
+        assert (await view.event("increment"))["type"] == "diff"
