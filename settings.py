@@ -7,6 +7,7 @@ and the local-memory cache. ``DATABASE_URL`` switches to PostgreSQL and
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -136,10 +137,11 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
 #: ``live``'s settings; every key and its default is in ``docs/settings.md``.
-LIVE: dict[str, Any] = {}
+#: ``LIVE_SETTINGS`` (JSON) overrides keys from the environment.
+LIVE: dict[str, Any] = json.loads(os.environ.get("LIVE_SETTINGS", "{}"))
 
 #: Callables that ``manage.py livedemo`` runs to fill the demo database.
-LIVE_DEMO_SEEDERS = ["live.demo.seed.seed"]
+LIVE_DEMO_SEEDERS = ["live.demo.seed.seed", "live_admin.seed.seed", "live_shop.seed.seed"]
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FRAME_BYTES": 64 * 1024,
     # Deepest accepted JSON nesting in a client frame.
     "MAX_FRAME_DEPTH": 32,
+    # Bytes written to a socket but not yet read by its client before it is closed (4008).
+    "MAX_SEND_BUFFER": 1024 * 1024,
     # Frames per second one socket may send (bursts of twice that); over it: rate_limited.
     "SOCKET_FRAMES_PER_SECOND": 50,
     # Components one socket may join at once.

@@ -83,6 +83,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.revoked: dict[str, LiveError] = {}
         self.user_checked = time.monotonic()
         self.bucket = FrameBucket(conf.get("SOCKET_FRAMES_PER_SECOND"))
+        self.slow = False
         remember_loop()
         await self.accept()
         pk = getattr(self.user, "pk", None)
@@ -167,8 +168,36 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return result
 
     async def send_frame(self, frame: Frame) -> None:
-        """Send one frame as compact JSON."""
+        """Send one frame as compact JSON; close a client that stopped reading."""
+        if self.slow:
+            return
+        pending = self.unsent_bytes()
+        if pending is not None and pending > conf.get("MAX_SEND_BUFFER"):
+            # The client does not read: stop buffering for it. It resyncs when it rejoins.
+            self.slow = True
+            logger.warning("live: closing a socket with %d unsent bytes (slow client)", pending)
+            await self.close(code=protocol.CLOSE_SLOW_CONSUMER)
+            return
         await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+
+    def unsent_bytes(self) -> int | None:
+        """Return the bytes written to this socket but not yet taken by the client, if known.
+
+        Read from daphne's transport; ``None`` under a server that does not expose it.
+        """
+        send: Any = getattr(self, "base_send", None)
+        # Middleware (sessions) wrap daphne's send; daphne's own is a partial on its protocol.
+        for _ in range(5):
+            wrapper = getattr(send, "__self__", None)
+            if wrapper is None or not hasattr(wrapper, "real_send"):
+                break
+            send = wrapper.real_send
+        server_protocol = getattr(send, "args", (None,))[0]
+        transport: Any = getattr(server_protocol, "transport", None)
+        try:
+            return int(len(transport.dataBuffer) - transport.offset + transport._tempDataLen)
+        except (AttributeError, TypeError):
+            return None
 
     async def send_error(
         self, error: LiveError, component_id: object = None, ref: object = None
