@@ -11,3 +11,9 @@ class LiveShopConfig(AppConfig):
     name = "live_shop"
     verbose_name = "Live shop"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Called once Django is set up; connect the cart merge and stock receivers."""
+        from live_shop import signals
+
+        signals.connect()
