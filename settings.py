@@ -75,7 +75,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent threads (the consumer's worker pool) wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     # A file, not memory, so a test server process can share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # One per test process, so concurrent runs in one checkout do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

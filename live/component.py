@@ -62,6 +62,9 @@ class Component:
     subscriptions: ClassVar[Sequence[str]] = ()
     #: Names of the slots other components or HTML can fill.
     slots: ClassVar[Sequence[str]] = ()
+    #: Params a client may set in the query string of the HTTP endpoint's GET (none by
+    #: default): anything else a client sends there is ignored, since params end up signed.
+    url_params: ClassVar[Sequence[str]] = ()
     #: Rates per event, e.g. ``{"add_to_cart": "5/second"}``; ``"*"`` applies to every event.
     rate_limits: ClassVar[Mapping[str, str]] = {}
     #: Tag of the root element that carries the id and the token.

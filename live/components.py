@@ -32,6 +32,7 @@ class JobProgress(Component):
 
     template_name = "live/components/job_progress.html"
     subscriptions = ["live-job-{job_id}"]
+    url_params = ("job_id",)
     permission_classes = (CanSeeJob,)
 
     def mount(self) -> None:

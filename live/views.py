@@ -137,8 +137,12 @@ class ComponentView(View):
         return self.component_name or str(kwargs.get("name", ""))
 
     def get_component_params(self, request: HttpRequest, **kwargs: Any) -> Params:
-        """Return the params of a freshly mounted component (GET query by default)."""
-        return {key: request.GET.get(key) for key in request.GET}
+        """Return the params of a freshly mounted component.
+
+        By default the query-string values named in the component's ``url_params``.
+        """
+        allowed = registry.get(self.get_component_name(**kwargs)).url_params
+        return {key: request.GET[key] for key in allowed if key in request.GET}
 
     def check_permissions(self, request: HttpRequest) -> None:
         """Raise ``NotAuthenticated`` or ``Forbidden`` for the view's own permissions."""
@@ -174,9 +178,7 @@ class ComponentView(View):
                 raise InvalidToken(f"Token is for another component than {name!r}")
             get_token(request)
             return HttpResponse(mounted.root_html(component_url(name)))
-        params = self.get_component_params(
-            request, **{k: v for k, v in kwargs.items() if k != "name"}
-        )
+        params = self.get_component_params(request, **kwargs)
         mounted = render_component(request, name, params)
         # The fallback's POSTs need the CSRF cookie even when only this fragment was fetched.
         get_token(request)

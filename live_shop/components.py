@@ -57,6 +57,7 @@ def cart_of(component: live.Component) -> Cart:
 
 @live.register("product")
 class ProductComponent(live.CacheMixin, live.OptimisticMixin, live.Component):
+    url_params = ("product_id",)
     """A product page: sizes with live stock, size selection and add to cart."""
 
     template_name = "live_shop/components/product.html"

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Stats(live.CacheMixin, live.Component):
+    url_params = ("range",)
     cache_timeout = 300
     mounts: ClassVar[int] = 0
     renderer = live.MockRenderer(lambda ctx: f"<p>{ctx['users']} users, {ctx['clicks']}</p>")

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 class Tally(live.Component):
+    url_params = ("n",)
     renderer = live.MockRenderer(lambda ctx: f"<b>{ctx['n']}</b>")
 
     def mount(self) -> None:
