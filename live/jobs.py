@@ -208,7 +208,6 @@ def admin_action_with_progress(
             return HttpResponseRedirect(reverse("live:job", kwargs={"job_id": job.pk}))
 
         action.short_description = description  # type: ignore[attr-defined]
-        action.allowed_permissions = ()  # type: ignore[attr-defined]
         action.live_permissions = tuple(permissions)  # type: ignore[attr-defined]
         return action
 
