@@ -161,8 +161,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if time.monotonic() - self.user_checked >= conf.get("USER_RECHECK_INTERVAL"):
             await self.refresh_user()
 
-    async def run_sync(self, func: Callable[[], T]) -> T:
-        """Run blocking component code off the event loop, with fresh DB connections."""
+    async def run_sync(self, func: Callable[[], T], mounted: Mounted | None = None) -> T:
+        """Run blocking component code off the event loop, with fresh DB connections.
+
+        A component with ``run_in_thread = False`` runs in the loop instead: no thread
+        hop, for components that neither query the database nor block.
+        """
+        if mounted is not None and not mounted.component.run_in_thread:
+            return func()
         runner = database_sync_to_async(func, thread_sensitive=conf.get("THREAD_SENSITIVE"))
         result: T = await runner()
         return result
@@ -316,7 +322,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         ref = content.get(protocol.KEY_REF)
         async with self.lock(mounted.component_id):
             self.cancel_push(mounted.component_id)
-            frame = await self.run_sync(lambda: mounted.handle_event(event, payload, ref))
+            frame = await self.run_sync(lambda: mounted.handle_event(event, payload, ref), mounted)
             await self.follow(mounted.component_id, mounted.groups)
             await self.send_frame(frame)
 
@@ -324,7 +330,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Send the whole HTML of one component again."""
         mounted = self.get_mounted(content.get(protocol.KEY_ID))
         async with self.lock(mounted.component_id):
-            frame = await self.run_sync(mounted.full_frame)
+            frame = await self.run_sync(mounted.full_frame, mounted)
             await self.send_frame(frame)
 
     async def handle_leave(self, content: Frame) -> None:
@@ -384,7 +390,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if mounted is None:
                 continue
             async with self.lock(component_id):
-                applied = await self.run_sync(partial(mounted.apply_broadcast, entry))
+                applied = await self.run_sync(partial(mounted.apply_broadcast, entry), mounted)
             if applied:
                 self.schedule_push(component_id)
 
@@ -440,7 +446,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 if self.pending.get(component_id) is not asyncio.current_task():
                     return
                 self.last_push[component_id] = time.monotonic()
-                frame = await self.run_sync(lambda: mounted.commit(None))
+                frame = await self.run_sync(lambda: mounted.commit(None), mounted)
                 await self.follow(component_id, mounted.groups)
                 if frame[protocol.KEY_TYPE] != protocol.ACK:
                     await self.send_frame(frame)

@@ -284,3 +284,39 @@ async def test_a_flood_of_frames_is_refused_without_harm(settings: Any) -> None:
         assert codes.count("token_invalid") <= 10
         await asyncio.sleep(1)
         assert (await view.event("increment"))["type"] == "diff"
+
+
+class Inline(live.Component):
+    run_in_thread = False
+    renderer = live.MockRenderer(lambda ctx: f"<p>{ctx['thread']}</p><p>{ctx['n']}</p>")
+
+    def mount(self) -> None:
+        self.state = {"thread": "", "n": 0}
+
+    def on_where(self) -> None:
+        import threading
+
+        self.state["thread"] = threading.current_thread().name
+
+    def on_query(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        self.state["n"] = 99
+        self.state["n"] = get_user_model().objects.count()
+
+
+async def test_components_can_run_in_the_event_loop() -> None:
+    import threading
+
+    live.register("t_inline")(Inline)
+    try:
+        async with LiveClient() as client:
+            view = await client.mount("t_inline")
+            await view.event("where")
+            assert f"<p>{threading.current_thread().name}</p>" in view
+            # The ORM refuses to run in the loop: a clean error, and nothing changes.
+            frame = await view.event("query")
+            assert (frame["code"], frame["message"]) == ("server_error", "Internal error")
+            assert "<p>0</p>" in view
+    finally:
+        registry.unregister("t_inline")

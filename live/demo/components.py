@@ -18,6 +18,8 @@ class Counter(live.Component):
     """A number with buttons: state on the server, diffs on the wire."""
 
     template_name = "live_demo/components/counter.html"
+    # No database, nothing blocking: run in the event loop, without a thread hop.
+    run_in_thread = False
 
     def mount(self) -> None:
         """Start at the ``start`` param, or 0."""
