@@ -11,3 +11,9 @@ class LiveAdminConfig(AppConfig):
     name = "live_admin"
     verbose_name = "Live admin panel"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Called once Django is set up; connect the audit trail's signal receivers."""
+        from live_admin import signals
+
+        signals.connect()
