@@ -48,7 +48,7 @@ class Server:
         self.startup_timeout = startup_timeout
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
 
     @property
     def pid(self) -> int:
@@ -73,21 +73,25 @@ class Server:
             **self.extra_env,
         }
         command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(self.port)]
-        command += ["-v", "1", "bench.asgi:application"]
+        command += ["-v", "0", "bench.asgi:application"]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited with {self.process.returncode}:\n{self.output()}")
+                raise RuntimeError(
+                    f"daphne exited with {self.process.returncode}:\n{self.output()}"
+                )
             try:
                 with socket.create_connection((HOST, self.port), timeout=0.2):
                     return self
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"daphne did not listen within {self.startup_timeout} s:\n{self.output()}")
+        raise RuntimeError(
+            f"daphne did not listen within {self.startup_timeout} s:\n{self.output()}"
+        )
 
     def stop(self) -> None:
         """Stop daphne (terminate, then kill after 10 s)."""
@@ -100,11 +104,12 @@ class Server:
             self.process.kill()
             self.process.wait(timeout=10)
 
-    def output(self, limit: int = 4000) -> str:
-        """Return the end of what daphne printed."""
+    def output(self, limit: int | None = 4000) -> str:
+        """Return what daphne printed (its last ``limit`` characters)."""
         self.log.flush()
         self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-limit:]
+        text = self.log.read().decode(errors="replace")
+        return text if limit is None else text[-limit:]
 
     def rss_kb(self) -> int:
         """Return daphne's resident set size in KiB."""
@@ -115,7 +120,12 @@ class Server:
         return read_cpu_seconds(self.pid)
 
     def __enter__(self) -> Server:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            self.log.close()
+            raise
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
