@@ -92,7 +92,9 @@ if REDIS_URL:
                 else "channels_redis.core.RedisChannelLayer"
             ),
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 pools default to 100 connections and a 5 s read timeout,
+                # which races channels_redis's 5 s BZPOPMIN: raise both.
+                "hosts": [{"address": REDIS_URL, "max_connections": 10_000, "socket_timeout": 10}],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
             },
         }
@@ -105,7 +107,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "live.layers.InMemoryChannelLayer"}}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

@@ -21,6 +21,9 @@ FANOUT_GROUP = "bench-fanout"
 class BenchCounter(live.Component):
     """A number and two buttons."""
 
+    # In-memory data, like the naive consumer's: render in the event loop as it does.
+    run_in_thread = False
+
     template_name = COUNTER_TEMPLATE
 
     def mount(self) -> None:
@@ -39,6 +42,9 @@ class BenchCounter(live.Component):
 @live.register("bench_table")
 class BenchTable(live.Component):
     """25 rows of the in-memory users, with search and a status toggle per row."""
+
+    # In-memory data, like the naive consumer's: render in the event loop as it does.
+    run_in_thread = False
 
     template_name = TABLE_TEMPLATE
 
@@ -73,6 +79,7 @@ class BenchTicker(live.Component):
 
     template_name = TICKER_TEMPLATE
     subscriptions = [FANOUT_GROUP]
+    run_in_thread = False
 
     def mount(self) -> None:
         """Nothing received yet."""

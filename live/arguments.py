@@ -48,7 +48,8 @@ def _model_for(func: Callable[..., Any]) -> tuple[type[pydantic.BaseModel], bool
 
 def validate(func: Callable[..., Any], event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``payload`` validated and coerced for ``func``, or raise ``InvalidArguments``."""
-    model, var_keyword = _model_for(func)
+    # Key the cache on the plain function: a bound method is new for every component.
+    model, var_keyword = _model_for(getattr(func, "__func__", func))
     try:
         instance = model.model_validate(dict(payload))
     except pydantic.ValidationError as exc:

@@ -389,10 +389,31 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             mounted = self.mounted.get(component_id)
             if mounted is None:
                 continue
+            if component_id not in self.pending and self.push_due(component_id):
+                # Nothing to coalesce with: apply and render in one trip to the worker thread.
+                async with self.lock(component_id):
+                    self.last_push[component_id] = time.monotonic()
+                    frame = await self.run_sync(
+                        partial(self._apply_and_commit, mounted, entry), mounted
+                    )
+                    if frame is not None:
+                        await self.follow(component_id, mounted.groups)
+                        if frame[protocol.KEY_TYPE] != protocol.ACK:
+                            await self.send_frame(frame)
+                continue
             async with self.lock(component_id):
                 applied = await self.run_sync(partial(mounted.apply_broadcast, entry), mounted)
             if applied:
                 self.schedule_push(component_id)
+
+    def push_due(self, component_id: str) -> bool:
+        """Return whether a push of ``component_id`` may happen now (its interval has passed)."""
+        interval: float = conf.get("PUSH_INTERVAL")
+        return self.last_push.get(component_id, 0.0) + interval <= time.monotonic()
+
+    @staticmethod
+    def _apply_and_commit(mounted: Mounted, entry: Entry) -> Frame | None:
+        return mounted.commit(None) if mounted.apply_broadcast(entry) else None
 
     async def live_revoke(self, message: dict[str, Any]) -> None:
         """Called when the user logged out or their roles changed: re-check everything."""

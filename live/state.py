@@ -6,6 +6,7 @@ answered, so a reconnect to any worker resumes from the last acknowledged state.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,7 +40,10 @@ def cache() -> BaseCache:
 
 def save(component_id: str, snapshot: Snapshot) -> None:
     """Persist ``snapshot`` for ``component_id``."""
-    cache().set(KEY_PREFIX + component_id, asdict(snapshot), conf.get("STATE_TTL"))
+    record = asdict(snapshot)
+    # The HTML is most of a snapshot and compresses about 6:1.
+    record["html"] = zlib.compress(snapshot.html.encode(), 1)
+    cache().set(KEY_PREFIX + component_id, record, conf.get("STATE_TTL"))
 
 
 def load(component_id: str) -> Snapshot | None:
@@ -47,6 +51,8 @@ def load(component_id: str) -> Snapshot | None:
     raw = cache().get(KEY_PREFIX + component_id)
     if not isinstance(raw, dict):
         return None
+    if isinstance(raw.get("html"), bytes):
+        raw["html"] = zlib.decompress(raw["html"]).decode()
     try:
         return Snapshot(**raw)
     except TypeError:
