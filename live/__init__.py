@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from live.throttling import (
         RateLimitMixin,
         rate_limit_component,
+        request_client_key,
     )
     from live.views import (
         AuthenticatedComponentView,
@@ -116,6 +117,7 @@ _EXPORTS = {
     "rate_limit_component": "live.throttling",
     "register": "live.registry",
     "render_component": "live.views",
+    "request_client_key": "live.throttling",
 }
 
 __all__ = [
@@ -163,6 +165,7 @@ __all__ = [
     "rate_limit_component",
     "register",
     "render_component",
+    "request_client_key",
 ]
 
 

@@ -19,17 +19,6 @@ from live_shop.models import Product
 PRODUCT_RATE = "30/minute"
 
 
-def client_key(request: HttpRequest) -> str:
-    """Return who a request counts against: the user, else the session, else the address."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"u:{user.pk}"
-    session = getattr(request, "session", None)
-    if session is not None and session.session_key:
-        return f"s:{session.session_key}"
-    return f"ip:{request.META.get('REMOTE_ADDR', 'unknown')}"
-
-
 class ProductThrottle(live.RateLimitMixin):
     """Limit product pages and the product endpoint together to ``PRODUCT_RATE``."""
 
@@ -37,7 +26,7 @@ class ProductThrottle(live.RateLimitMixin):
 
     def get_throttle_key(self, request: HttpRequest, **kwargs: Any) -> str:
         """Count every product request of one client against the same counter."""
-        return f"live_shop:product:{client_key(request)}"
+        return f"live_shop:product:{live.request_client_key(request)}"
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
