@@ -223,7 +223,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     wants_json = (
         request.headers.get("HX-Request") == "true"
         or request.content_type == "application/json"
-        or request.path.startswith(component_url("x") or "/live/components/")
+        # Any component endpoint: the URL of a placeholder name, without the name.
+        or request.path.startswith((component_url("_") or "/live/components/_/")[:-2])
     )
     if wants_json:
         return JsonResponse(

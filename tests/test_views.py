@@ -241,3 +241,10 @@ def test_get_with_an_expired_token_resumes_the_same_component(settings: Any) -> 
     assert html.endswith("<b>3</b></div>")
     response = Client().get("/live/components/t_tally/", {"token": body["token"]})
     assert response.json()["error"] == "Component token belongs to another session"
+
+
+def test_csrf_failure_on_a_form_post_is_json_too() -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/live/components/t_tally/", {"event": "add"})
+    assert response.status_code == 403
+    assert response.json()["error"].startswith("CSRF verification failed")
