@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from live.caching import CacheMixin
-    from live.component import Component
+    from live.component import Component, broadcast_only
     from live.composition import compose
     from live.consumer import (
         ComponentConsumer,
@@ -111,6 +111,7 @@ _EXPORTS = {
     "TooManyComponents": "live.exceptions",
     "UnknownEvent": "live.exceptions",
     "broadcast": "live.fanout",
+    "broadcast_only": "live.component",
     "broadcast_component_update": "live.fanout",
     "component_view": "live.views",
     "compose": "live.composition",
@@ -160,6 +161,7 @@ __all__ = [
     "UnknownEvent",
     "broadcast",
     "broadcast_component_update",
+    "broadcast_only",
     "component_view",
     "compose",
     "rate_limit_component",

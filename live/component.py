@@ -43,6 +43,12 @@ def run(result: Any) -> Any:
     return result
 
 
+def broadcast_only(handler: Any) -> Any:
+    """Mark an ``on_<event>`` handler as reachable from broadcasts only, never from a client."""
+    handler.live_broadcast_only = True
+    return handler
+
+
 class Component:
     """A piece of UI whose state lives on the server.
 
@@ -172,6 +178,7 @@ class Component:
             and _EVENT.match(attribute[3:])
             and callable(getattr(cls, attribute))
             and attribute != "on_missed_broadcasts"
+            and not getattr(getattr(cls, attribute), "live_broadcast_only", False)
         )
 
     def get_handler(self, event: object) -> Any:
@@ -180,8 +187,12 @@ class Component:
             handler = getattr(self, f"on_{event}", None)
             if handler is not None and callable(handler):
                 return handler
+        raise self.unknown_event(event)
+
+    def unknown_event(self, event: object) -> UnknownEvent:
+        """Return the error for an event a client may not send, naming the ones it may."""
         available = ", ".join(self.event_names()) or "(none)"
-        raise UnknownEvent(
+        return UnknownEvent(
             f"Unknown event {short_repr(event)} for component {self.name!r}. "
             f"Available events: {available}."
         )

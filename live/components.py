@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from live import jobs, permissions
-from live.component import Component
+from live.component import Component, broadcast_only
 from live.models import Job
 from live.registry import register
 
@@ -40,6 +40,7 @@ class JobProgress(Component):
         job = Job.objects.get(pk=self.params["job_id"])
         self.state = {"description": job.description, **job.snapshot()}
 
+    @broadcast_only
     def on_progress(
         self,
         status: str,

@@ -251,6 +251,8 @@ class Mounted:
             return self.ack_frame(ref)
         self.component.check_permissions()
         handler, kwargs = self.component.validate_event(event, payload)
+        if getattr(handler, "live_broadcast_only", False):
+            raise self.component.unknown_event(event)
         self.check_rate(str(event))
         self.component.errors = {}
         self.guarded(lambda: run(handler(**kwargs)))

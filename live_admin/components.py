@@ -118,6 +118,7 @@ class UserListComponent(live.OptimisticMixin, live.DjangoModelComponent):
             with audit.acting_as(self.user):
                 target.save(update_fields=["is_active"])
 
+    @live.broadcast_only
     def on_user_changed(self, user_id: int) -> None:
         """Called when any user changes; the next render reads the page again."""
 
@@ -325,6 +326,7 @@ class AuditLogComponent(live.CacheMixin, live.Component):
         self._loaded = {entry.pk: entry for entry in entries}
         self.state = {"ids": [entry.pk for entry in entries]}
 
+    @live.broadcast_only
     def on_entry_created(self, entry_id: int) -> None:
         """Called for every new entry: put it on top and keep the newest 50."""
         ids: list[int] = self.state.setdefault("ids", [])

@@ -37,6 +37,7 @@ class TodayWidget(live.Component):
             "signups": get_user_model().objects.filter(date_joined__gte=start).count(),
         }
 
+    @live.broadcast_only
     def on_entry_created(self, entry_id: int) -> None:
         """Called for every audit entry: logins and sign-ups change the figures."""
         self.count()
@@ -57,6 +58,7 @@ class UserHistoryWidget(live.Component):
         """Remember which user this is about."""
         self.state = {"user_id": str(self.params["object_id"]), "stamp": 0}
 
+    @live.broadcast_only
     def on_entry_created(self, entry_id: int) -> None:
         """Called for every audit entry; only this user's change the render."""
         self.state["stamp"] += 1

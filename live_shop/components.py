@@ -134,6 +134,7 @@ class ProductComponent(live.CacheMixin, live.OptimisticMixin, live.Component):
             return
         self.state["message"] = f"Added {self.state['name']} (size {size}) to your cart."
 
+    @live.broadcast_only
     def on_stock_changed(self, product_id: int) -> None:
         """Called when anyone's order changed this product's stock: show the new figures."""
         if product_id != self.state["product_id"]:
@@ -201,10 +202,12 @@ class CartComponent(live.Component):
             self.state["error"] = str(exc)
         self.reload()
 
+    @live.broadcast_only
     def on_cart_changed(self) -> None:
         """Called when this cart changed anywhere (another tab, a device, an order)."""
         self.reload_or_explain()
 
+    @live.broadcast_only
     def on_stock_changed(self, product_id: int) -> None:
         """Called when the stock of a product in the cart changed."""
         self.reload_or_explain()
@@ -288,6 +291,7 @@ class CheckoutComponent(live.OptimisticMixin, live.FormComponent):
             }
         self.state.update(carts.summary(carts.for_user(self.user)))
 
+    @live.broadcast_only
     def on_cart_changed(self) -> None:
         """Called when the cart changed in another tab: show what will be ordered."""
         self.state.update(carts.summary(carts.for_user(self.user)))
@@ -336,6 +340,7 @@ class ReviewsComponent(live.FormComponent):
         self.state["posted"] = "Thanks for your review!"
         live.broadcast(f"reviews-{product_id}", "review_posted", review_id=saved.pk)
 
+    @live.broadcast_only
     def on_review_posted(self, review_id: int) -> None:
         """Called when anyone posts a review of this product; the render reads it."""
 

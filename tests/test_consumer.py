@@ -320,3 +320,32 @@ async def test_components_can_run_in_the_event_loop() -> None:
             assert "<p>0</p>" in view
     finally:
         registry.unregister("t_inline")
+
+
+async def test_broadcast_only_handlers_cannot_be_sent_by_clients() -> None:
+    class Feed(live.Component):
+        subscriptions = ["t-only"]
+        renderer = live.MockRenderer(lambda ctx: "<ul>" + "<li>x</li>" * ctx["n"] + "</ul>")
+
+        def mount(self) -> None:
+            self.state = {"n": 0}
+
+        @live.broadcast_only
+        def on_posted(self) -> None:
+            self.state["n"] += 1
+
+        def on_clear(self) -> None:
+            self.state["n"] = 0
+
+    live.register("t_only")(Feed)
+    try:
+        async with LiveClient() as client:
+            view = await client.mount("t_only")
+            frame = await view.event("posted")
+            assert frame["message"] == (
+                "Unknown event 'posted' for component 't_only'. Available events: clear."
+            )
+            await live.broadcast("t-only", "posted")
+            await client.wait_for(view, "<li>x</li>")
+    finally:
+        registry.unregister("t_only")

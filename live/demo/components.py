@@ -104,6 +104,7 @@ class PeopleTable(live.Component):
         person.save(update_fields=["active"])
         live.broadcast("demo-people", "person_changed", person_id=person_id)
 
+    @live.broadcast_only
     def on_person_changed(self, person_id: int) -> None:
         """Called when anyone toggles a row; the next render reads the new value."""
 
