@@ -108,5 +108,6 @@ async def test_mount_failure_is_an_error_frame_and_a_4xxx_close() -> None:
             "message": "Authentication required",
         }
         assert (await communicator.receive_output())["code"] == 4401
+        await communicator.disconnect()
     finally:
         registry.unregister("t_locked")
