@@ -17,8 +17,10 @@ from live.exceptions import UnknownEvent
 from live.renderers import Renderer, TemplateRenderer
 from live.types import Params, State
 
-_EVENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_GROUP = re.compile(r"^[a-zA-Z0-9\-_.]{1,99}$")
+#: What an event name may be: the ``<event>`` of a public ``on_<event>`` handler.
+EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: What a group name may be, by Channels' rules.
+GROUP_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,99}$")
 
 
 def new_component_id() -> str:
@@ -143,7 +145,7 @@ class Component:
         groups = []
         for template in self.subscriptions:
             group = template.format(**self.params)
-            if not _GROUP.match(group):
+            if not GROUP_NAME.match(group):
                 raise ValueError(
                     f"Invalid group name {group!r} in {type(self).__qualname__}.subscriptions: "
                     "use letters, digits, '-', '_' and '.', fewer than 100 characters."
@@ -175,7 +177,7 @@ class Component:
             attribute[3:]
             for attribute in dir(cls)
             if attribute.startswith("on_")
-            and _EVENT.match(attribute[3:])
+            and EVENT_NAME.match(attribute[3:])
             and callable(getattr(cls, attribute))
             and attribute != "on_missed_broadcasts"
             and not getattr(getattr(cls, attribute), "live_broadcast_only", False)
@@ -183,7 +185,7 @@ class Component:
 
     def get_handler(self, event: object) -> Any:
         """Return the bound handler for ``event`` or raise ``UnknownEvent``."""
-        if isinstance(event, str) and _EVENT.match(event) and event != "missed_broadcasts":
+        if isinstance(event, str) and EVENT_NAME.match(event) and event != "missed_broadcasts":
             handler = getattr(self, f"on_{event}", None)
             if handler is not None and callable(handler):
                 return handler

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar, cast
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from live import conf, protocol, registry, revocation, tokens
+from live import conf, protocol, ratelimit, registry, revocation, tokens
 from live.catchup import Entry
 from live.exceptions import (
     FrameTooLarge,
@@ -120,14 +120,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     def client_key(self) -> str:
         """Return who rate limits count against: the user, else the session, else the address."""
-        pk = getattr(self.user, "pk", None)
-        if pk is not None:
-            return f"u:{pk}"
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        if session_key:
-            return f"s:{session_key}"
-        client = self.scope.get("client") or ("unknown", 0)
-        return f"ip:{client[0]}"
+        client = self.scope.get("client") or (None, 0)
+        return ratelimit.client_key(
+            self.user, getattr(self.scope.get("session"), "session_key", None), client[0]
+        )
 
     async def refresh_user(self) -> None:
         """Reload the user from the session store and re-check every component."""
@@ -323,7 +319,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         async with self.lock(mounted.component_id):
             self.cancel_push(mounted.component_id)
             frame = await self.run_sync(lambda: mounted.handle_event(event, payload, ref), mounted)
-            await self.follow(mounted.component_id, mounted.groups)
+            await self.refollow(mounted)
             await self.send_frame(frame)
 
     async def handle_resync(self, content: Frame) -> None:
@@ -344,6 +340,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.mounted.pop(component_id, None)
         self.locks.pop(component_id, None)
         return component_id
+
+    async def refollow(self, mounted: Mounted) -> None:
+        """Join and leave groups after a change of ``mounted``'s subscriptions, if there was one."""
+        if mounted.groups_changed:
+            mounted.groups_changed = False
+            await self.follow(mounted.component_id, mounted.groups)
 
     async def follow(self, component_id: str, groups: list[str]) -> bool:
         """Make ``component_id`` follow exactly ``groups``; return whether any group was added."""
@@ -397,7 +399,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                         partial(self._apply_and_commit, mounted, entry), mounted
                     )
                     if frame is not None:
-                        await self.follow(component_id, mounted.groups)
+                        await self.refollow(mounted)
                         if frame[protocol.KEY_TYPE] != protocol.ACK:
                             await self.send_frame(frame)
                 continue
@@ -468,7 +470,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                     return
                 self.last_push[component_id] = time.monotonic()
                 frame = await self.run_sync(lambda: mounted.commit(None), mounted)
-                await self.follow(component_id, mounted.groups)
+                await self.refollow(mounted)
                 if frame[protocol.KEY_TYPE] != protocol.ACK:
                     await self.send_frame(frame)
         except LiveError as error:

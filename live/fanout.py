@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -11,6 +11,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from live import catchup
+from live.component import EVENT_NAME, GROUP_NAME
 
 #: Channel-layer message type of every broadcast; handled by ``live_broadcast``.
 BROADCAST_TYPE = "live.broadcast"
@@ -23,17 +24,13 @@ def component_group(component_id: str) -> str:
     return f"live-c-{component_id}"
 
 
-_GROUP = re.compile(r"^[a-zA-Z0-9\-_.]{1,99}$")
-_EVENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-
-
 def _check(group: str, event: str) -> None:
-    if not isinstance(group, str) or not _GROUP.match(group):
+    if not isinstance(group, str) or not GROUP_NAME.match(group):
         raise ValueError(
             f"Invalid group name {group!r}: use letters, digits, '-', '_' and '.', "
             "fewer than 100 characters."
         )
-    if not isinstance(event, str) or not _EVENT.match(event):
+    if not isinstance(event, str) or not EVENT_NAME.match(event):
         raise ValueError(
             f"Invalid event name {event!r}: use lowercase letters, digits and '_', "
             "starting with a letter."
@@ -69,8 +66,8 @@ def remember_loop() -> None:
     _server_loop = asyncio.get_running_loop()
 
 
-async def _await_made(make: Any) -> None:
-    await make()
+async def _await_made(make: Callable[[], Awaitable[Any]]) -> Any:
+    return await make()
 
 
 def run_from_sync(make: Any) -> None:
@@ -86,12 +83,25 @@ def run_from_sync(make: Any) -> None:
         async_to_sync(_await_made)(make)
 
 
-def _in_event_loop() -> bool:
+# Strong references to sends in flight, so a task nobody awaits is not collected early.
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def send_soon(make: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any] | None:
+    """Run the coroutine ``make()`` from sync or async code.
+
+    In the event loop it becomes a task (returned, so it can be awaited); from
+    sync code it runs to completion on the sockets' loop (see ``run_from_sync``).
+    """
     try:
-        asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
     except RuntimeError:
-        return False
-    return True
+        run_from_sync(make)
+        return None
+    task = loop.create_task(_await_made(make))
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
 
 
 def broadcast(group: str, event: str, **payload: Any) -> Any:
@@ -102,10 +112,16 @@ def broadcast(group: str, event: str, **payload: Any) -> Any:
     becomes the keyword arguments of each component's ``on_<event>``.
     """
     _check(group, event)
-    if _in_event_loop():
-        return asyncio.get_running_loop().create_task(_asend(group, event, payload))
-    transaction.on_commit(lambda: run_from_sync(lambda: _asend(group, event, payload)))
-    return None
+
+    def send() -> Awaitable[None]:
+        return _asend(group, event, payload)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        transaction.on_commit(lambda: send_soon(send))
+        return None
+    return send_soon(send)
 
 
 def broadcast_component_update(
@@ -116,9 +132,4 @@ def broadcast_component_update(
     layer = get_channel_layer()
     if layer is None:
         return None
-    if _in_event_loop():
-        return asyncio.get_running_loop().create_task(
-            layer.group_send(component_group(component_id), message)
-        )
-    run_from_sync(lambda: layer.group_send(component_group(component_id), message))
-    return None
+    return send_soon(lambda: layer.group_send(component_group(component_id), message))

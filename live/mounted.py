@@ -54,6 +54,8 @@ class Mounted:
         self.state_json = dumps_state(component.state)
         #: Who rate limits count against: the user, else the session or address.
         self.client_key = bound_to
+        #: Whether ``groups`` changed since the transport last joined them.
+        self.groups_changed = False
         #: Slotted children mounted with this component's first render.
         self.children: list[Mounted] = []
 
@@ -297,6 +299,10 @@ class Mounted:
             self.state_json = state_json
             self.save()
             return self.ack_frame(ref)
+        return self.advance(html, state_json, ref)
+
+    def advance(self, html: str, state_json: str, ref: int | None) -> Frame:
+        """Make ``html`` the next version, save the snapshot and return the cheaper frame."""
         old = self.html
         self.html = html
         self.state_json = state_json
@@ -373,28 +379,22 @@ class Mounted:
             self.component.state = dict(new_state)
         if html is None:
             return self.commit(None)
-        old = self.html
-        self.html = html
-        self.state_json = dumps_state(self.component.state)
-        self.version += 1
-        self.save()
-        ops = diff.diff(old, html)
-        return {
-            protocol.KEY_TYPE: protocol.DIFF,
-            protocol.KEY_ID: self.component_id,
-            protocol.KEY_VERSION: self.version,
-            protocol.KEY_OPS: ops,
-        }
+        return self.advance(html, dumps_state(self.component.state), None)
 
     def sync_subscriptions(self) -> None:
-        """Follow new groups from ``get_subscriptions()`` and drop the ones no longer named."""
+        """Follow new groups from ``get_subscriptions()`` and drop the ones no longer named.
+
+        Sets ``groups_changed`` so the transport re-syncs its group memberships.
+        """
         wanted = self.component.get_subscriptions()
         for group in wanted:
             if group not in self.seqs:
                 self.seqs[group] = catchup.position(group)
+                self.groups_changed = True
         for group in list(self.seqs):
             if group not in wanted:
                 del self.seqs[group]
+                self.groups_changed = True
 
     # Persistence -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from live.exceptions import RateLimited
 from live.state import cache
@@ -48,6 +49,15 @@ class Rate:
             raise ValueError(f"Invalid rate {text!r}: use 'N/unit' with unit one of: {units}.")
         multiplier = int(match.group(2) or 1)
         return cls(limit=int(match.group(1)), period=multiplier * _UNITS[match.group(3)])
+
+
+def client_key(user: Any, session_key: str | None, address: str | None) -> str:
+    """Return who a client's hits count against: the user, else the session, else the address."""
+    if user is not None and user.is_authenticated:
+        return f"u:{user.pk}"
+    if session_key:
+        return f"s:{session_key}"
+    return f"ip:{address or 'unknown'}"
 
 
 def hit(scope: str, rate: Rate | str, now: float | None = None) -> None:

@@ -9,7 +9,6 @@ message delays revocation by at most that interval.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -17,11 +16,9 @@ from django.contrib.auth import get_user_model, user_logged_out
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from live.fanout import run_from_sync
+from live.fanout import send_soon
 
 REVOKE_TYPE = "live.revoke"
-# Strong references to sends in flight, so they are not garbage-collected early.
-_tasks: set[asyncio.Task[None]] = set()
 
 
 def user_group(user_pk: Any) -> str:
@@ -37,18 +34,7 @@ def revoke(user_pk: Any) -> None:
     if layer is None:
         return
     message = {"type": REVOKE_TYPE, "user": str(user_pk)}
-
-    def send() -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            run_from_sync(lambda: layer.group_send(user_group(user_pk), message))
-        else:
-            task = loop.create_task(layer.group_send(user_group(user_pk), message))
-            _tasks.add(task)
-            task.add_done_callback(_tasks.discard)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: send_soon(lambda: layer.group_send(user_group(user_pk), message)))
 
 
 def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

@@ -19,13 +19,12 @@ from live.exceptions import RateLimited
 
 def request_client_key(request: HttpRequest) -> str:
     """Return who a request counts against: the user, else the session, else the address."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"u:{user.pk}"
     session = getattr(request, "session", None)
-    if session is not None and session.session_key:
-        return f"s:{session.session_key}"
-    return f"ip:{request.META.get('REMOTE_ADDR', 'unknown')}"
+    return ratelimit.client_key(
+        getattr(request, "user", None),
+        getattr(session, "session_key", None),
+        request.META.get("REMOTE_ADDR"),
+    )
 
 
 class RateLimitMixin:

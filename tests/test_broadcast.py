@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -103,20 +102,48 @@ async def test_log_gone_calls_on_missed_broadcasts() -> None:
     await again.close()
 
 
-async def test_bursts_are_coalesced_per_component(settings: object) -> None:
+async def test_bursts_are_coalesced_per_component() -> None:
     async with LiveClient() as client:
         view = await client.mount("t_feed2", room="r")
         for i in range(30):
             await live.broadcast("feed-r", "posted", text=str(i))
         await client.wait_for(view, "|29#")
-        frames_before = len(view.frames)
-        await asyncio.sleep(0.2)
-        while not await client.nothing_received(0.1):
-            pass
-        # 30 broadcasts, far fewer renders sent.
-        assert len(view.frames) < 15
-        assert len(view.frames) >= frames_before
+        # Whatever else was still on its way arrives within a few push intervals.
+        while not await client.nothing_received(0.3):
+            await client.receive()
+        # 30 broadcasts, far fewer renders sent: the join frame plus a handful of pushes.
+        assert 1 < len(view.frames) < 15
         assert view.html.endswith("#30")
+
+
+async def test_subscriptions_that_change_with_state_are_rejoined() -> None:
+    class Room(live.Component):
+        renderer = live.MockRenderer(lambda ctx: f"{ctx['room']}:{'|'.join(ctx['items'])}")
+
+        def mount(self) -> None:
+            self.state = {"room": "a", "items": []}
+
+        def get_subscriptions(self) -> list[str]:
+            return [f"t-room-{self.state['room']}"]
+
+        def on_move(self, room: str) -> None:
+            self.state.update(room=room, items=[])
+
+        @live.broadcast_only
+        def on_posted(self, text: str) -> None:
+            self.state["items"].append(text)
+
+    live.register("t_room")(Room)
+    try:
+        async with LiveClient() as client:
+            view = await client.mount("t_room")
+            await view.event("move", room="b")
+            await live.broadcast("t-room-a", "posted", text="old")
+            await live.broadcast("t-room-b", "posted", text="new")
+            await client.wait_for(view, "b:new")
+            assert "old" not in view.html
+    finally:
+        registry.unregister("t_room")
 
 
 async def test_broadcast_component_update_pushes_html() -> None:
