@@ -187,19 +187,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
         Read from daphne's transport; ``None`` under a server that does not expose it.
         """
-        send: Any = getattr(self, "base_send", None)
-        # Middleware (sessions) wrap daphne's send; daphne's own is a partial on its protocol.
-        for _ in range(5):
-            wrapper = getattr(send, "__self__", None)
-            if wrapper is None or not hasattr(wrapper, "real_send"):
-                break
-            send = wrapper.real_send
-        server_protocol = getattr(send, "args", (None,))[0]
-        transport: Any = getattr(server_protocol, "transport", None)
+        transport = self.transport()
         try:
             return int(len(transport.dataBuffer) - transport.offset + transport._tempDataLen)
         except (AttributeError, TypeError):
             return None
+
+    def transport(self) -> Any:
+        """Return daphne's transport under this socket (found once), or ``None``."""
+        if not hasattr(self, "_transport"):
+            send: Any = getattr(self, "base_send", None)
+            # Middleware (sessions) wrap daphne's send; daphne's is a partial on its protocol.
+            for _ in range(5):
+                wrapper = getattr(send, "__self__", None)
+                if wrapper is None or not hasattr(wrapper, "real_send"):
+                    break
+                send = wrapper.real_send
+            server_protocol = getattr(send, "args", (None,))[0]
+            self._transport = getattr(server_protocol, "transport", None)
+        return self._transport
 
     async def send_error(
         self, error: LiveError, component_id: object = None, ref: object = None
