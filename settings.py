@@ -151,6 +151,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "live": {"handlers": ["console"], "level": os.environ.get("LIVE_LOG_LEVEL", "INFO")}
+        "live": {
+            "handlers": ["console"],
+            "level": os.environ.get("LIVE_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        }
     },
 }

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         StateLost,
         TokenError,
         TooManyComponents,
+        Unavailable,
         UnknownEvent,
     )
     from live.fanout import (
@@ -109,6 +110,7 @@ _EXPORTS = {
     "TemplateRenderer": "live.renderers",
     "TokenError": "live.exceptions",
     "TooManyComponents": "live.exceptions",
+    "Unavailable": "live.exceptions",
     "UnknownEvent": "live.exceptions",
     "broadcast": "live.fanout",
     "broadcast_only": "live.component",
@@ -158,6 +160,7 @@ __all__ = [
     "TemplateRenderer",
     "TokenError",
     "TooManyComponents",
+    "Unavailable",
     "UnknownEvent",
     "broadcast",
     "broadcast_component_update",

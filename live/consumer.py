@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -13,7 +14,7 @@ from typing import Any, ClassVar, TypeVar, cast
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from live import conf, protocol, ratelimit, registry, revocation, tokens
+from live import conf, outages, protocol, ratelimit, registry, revocation, tokens
 from live.catchup import Entry
 from live.exceptions import (
     FrameTooLarge,
@@ -22,6 +23,7 @@ from live.exceptions import (
     ProtocolError,
     RateLimited,
     TooManyComponents,
+    Unavailable,
 )
 from live.fanout import component_group, remember_loop
 from live.mounted import Mounted
@@ -85,23 +87,78 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.bucket = FrameBucket(conf.get("SOCKET_FRAMES_PER_SECOND"))
         self.slow = False
         remember_loop()
+        outages.watch(self)
         await self.accept()
         pk = getattr(self.user, "pk", None)
         if pk is not None:
             self.user_group = revocation.user_group(pk)
-            await self.channel_layer.group_add(self.user_group, self.channel_name)
+            try:
+                await self.channel_layer.group_add(self.user_group, self.channel_name)
+            except outages.ERRORS as exc:
+                outages.report("channel layer", exc)  # joined again when it answers
 
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes; leave every group."""
+        outages.forget(self)
         for handle in getattr(self, "pending", {}).values():
             handle.cancel()
+        with contextlib.suppress(*outages.ERRORS):  # a lost Redis forgot the groups anyway
+            for group in self.all_groups():
+                await self.channel_layer.group_discard(group, self.channel_name)
+        self.followers = {}
+        self.mounted = {}
+
+    def all_groups(self) -> list[str]:
+        """Return every channel-layer group this socket is in."""
         groups = list(getattr(self, "followers", {}))
         if getattr(self, "user_group", None):
             groups.append(self.user_group)
-        for group in groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.followers = {}
-        self.mounted = {}
+        return groups
+
+    # Outages -----------------------------------------------------------------------
+
+    @property
+    def channel_receive(self) -> Any:
+        """What Channels awaits for channel-layer messages: the layer's, riding out outages."""
+        return self.receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Any) -> None:
+        self.layer_receive = receive
+
+    async def receive_from_layer(self) -> dict[str, Any]:
+        """Return the next channel-layer message; while the layer is down, wait for it."""
+        while True:
+            await outages.wait_until_up()
+            try:
+                message: dict[str, Any] = await self.layer_receive()
+                return message
+            except outages.ERRORS as exc:
+                # Without this, the error would close the socket (1011) and lose its state.
+                outages.report("channel layer", exc)
+                await asyncio.sleep(0)
+
+    async def probe(self) -> None:
+        """Raise one of ``outages.ERRORS`` unless the state store and the channel layer answer."""
+        from live.state import cache
+
+        def touch_store() -> None:
+            cache().set("live:probe", 1, 10)
+
+        await database_sync_to_async(touch_store, thread_sensitive=False)()
+        await self.channel_layer.group_add("live-probe", self.channel_name)
+        await self.channel_layer.group_discard("live-probe", self.channel_name)
+
+    async def recover(self) -> None:
+        """Called after an outage: join the groups again, save every component, push changes."""
+        for group in self.all_groups():
+            await self.channel_layer.group_add(group, self.channel_name)
+        for component_id, mounted in list(self.mounted.items()):
+            async with self.lock(component_id):
+                frame = await self.run_sync(mounted.after_outage)
+                await self.refollow(mounted)
+                if frame[protocol.KEY_TYPE] != protocol.ACK:
+                    await self.send_frame(frame)
 
     # Helpers -----------------------------------------------------------------
 
@@ -247,12 +304,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 raise ProtocolError("Frame is nested too deeply")
             await self.receive_json(frame)
         except LiveError as error:
-            component_id = frame.get(protocol.KEY_ID) if isinstance(frame, dict) else None
-            ref = frame.get(protocol.KEY_REF) if isinstance(frame, dict) else None
-            await self.send_error(error, component_id, ref)
+            await self.send_error(error, *self.id_and_ref(frame))
+        except outages.ERRORS as exc:
+            outages.report("Redis", exc)
+            await self.send_error(Unavailable(), *self.id_and_ref(frame))
         except Exception:
             logger.exception("live: unexpected error handling a frame")
             await self.send_error(LiveError())
+
+    @staticmethod
+    def id_and_ref(frame: Any) -> tuple[object, object]:
+        """Return the component id and ref a (possibly malformed) frame names."""
+        if not isinstance(frame, dict):
+            return None, None
+        return frame.get(protocol.KEY_ID), frame.get(protocol.KEY_REF)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Dispatch a parsed frame by its ``type``."""
@@ -324,7 +389,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         ref = content.get(protocol.KEY_REF)
         async with self.lock(mounted.component_id):
             self.cancel_push(mounted.component_id)
-            frame = await self.run_sync(lambda: mounted.handle_event(event, payload, ref), mounted)
+            frame = await self.run_sync(
+                lambda: mounted.atomic(lambda: mounted.handle_event(event, payload, ref)), mounted
+            )
             await self.refollow(mounted)
             await self.send_frame(frame)
 
@@ -379,6 +446,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Route a message; one without a handler is logged instead of killing the socket."""
         try:
             await super().dispatch(message)
+        except Unavailable:
+            pass  # Redis is down: ``recover`` brings every component up to date when it answers.
+        except outages.ERRORS as exc:
+            outages.report("Redis", exc)
         except ValueError as exc:
             if "No handler for message type" not in str(exc):
                 raise
@@ -421,7 +492,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     @staticmethod
     def _apply_and_commit(mounted: Mounted, entry: Entry) -> Frame | None:
-        return mounted.commit(None) if mounted.apply_broadcast(entry) else None
+        return mounted.atomic(
+            lambda: mounted.commit(None) if mounted.apply_broadcast(entry) else None
+        )
 
     async def live_revoke(self, message: dict[str, Any]) -> None:
         """Called when the user logged out or their roles changed: re-check everything."""
@@ -475,10 +548,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 if self.pending.get(component_id) is not asyncio.current_task():
                     return
                 self.last_push[component_id] = time.monotonic()
-                frame = await self.run_sync(lambda: mounted.commit(None), mounted)
+                frame = await self.run_sync(
+                    lambda: mounted.atomic(lambda: mounted.commit(None)), mounted
+                )
                 await self.refollow(mounted)
                 if frame[protocol.KEY_TYPE] != protocol.ACK:
                     await self.send_frame(frame)
+        except Unavailable:
+            pass  # Pushed again when Redis answers (``recover``).
         except LiveError as error:
             await self.send_error(error, component_id)
         except Exception:

@@ -17,6 +17,7 @@ LiveError
  │    ├── NotAuthenticated      (401)
  │    └── Forbidden             (403)
  ├── RateLimited                carries ``retry_after`` seconds (429)
+ ├── Unavailable                the state store or channel layer is down (503)
  └── StateLost                  no snapshot and no signed state to resume from (409)
 
 Messages are shown to clients, so they never contain tracebacks or internals.
@@ -157,6 +158,22 @@ class RateLimited(LiveError):
     default_message = "Too many requests"
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def as_frame(self) -> dict[str, Any]:
+        """Return the wire fields, with ``retry_after``."""
+        return {**super().as_frame(), protocol.KEY_RETRY_AFTER: self.retry_after}
+
+
+class Unavailable(LiveError):
+    """Raised when the state store or the channel layer does not answer; nothing was changed."""
+
+    code = protocol.UNAVAILABLE
+    status = 503
+    default_message = "The server is briefly unavailable; try again in a moment"
+
+    def __init__(self, retry_after: int = 1, message: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

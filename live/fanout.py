@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,8 +11,10 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from live import catchup
+from live import catchup, outages
 from live.component import EVENT_NAME, GROUP_NAME
+
+logger = logging.getLogger("live")
 
 #: Channel-layer message type of every broadcast; handled by ``live_broadcast``.
 BROADCAST_TYPE = "live.broadcast"
@@ -38,22 +41,27 @@ def _check(group: str, event: str) -> None:
 
 
 async def _asend(group: str, event: str, payload: dict[str, Any]) -> None:
-    # Not thread-sensitive: the caller may be the sensitive thread, waiting on this send.
-    entry = await sync_to_async(catchup.append, thread_sensitive=False)(group, event, payload)
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    await layer.group_send(
-        group,
-        {
-            "type": BROADCAST_TYPE,
-            "group": group,
-            "epoch": entry.epoch,
-            "seq": entry.seq,
-            "event": event,
-            "payload": payload,
-        },
-    )
+    try:
+        # Not thread-sensitive: the caller may be the sensitive thread, waiting on this send.
+        entry = await sync_to_async(catchup.append, thread_sensitive=False)(group, event, payload)
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        await layer.group_send(
+            group,
+            {
+                "type": BROADCAST_TYPE,
+                "group": group,
+                "epoch": entry.epoch,
+                "seq": entry.seq,
+                "event": event,
+                "payload": payload,
+            },
+        )
+    except outages.ERRORS as exc:
+        # The change that broadcast is committed; followers re-read it when Redis is back.
+        logger.warning("live: broadcast %r to %r not sent: Redis unreachable", event, group)
+        outages.report("Redis", exc)
 
 
 #: The event loop serving the sockets of this process, remembered by ``LiveConsumer``.

@@ -127,13 +127,18 @@ def request_cancel(job_id: Any) -> None:
 
 
 def execute(job_id: str) -> str:
-    """Run the job ``job_id`` to its end and return its final status."""
+    """Run the job ``job_id`` to its end and return its final status.
+
+    A job runs once: a second worker handed the same job leaves it to the first.
+    """
+    started = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started=started
+    )
     job = Job.objects.get(pk=job_id)
-    progress = Progress(job)
-    if job.is_finished:
+    if not claimed:
         return str(job.status)
-    job.status = Job.Status.RUNNING
-    job.started = timezone.now()
+    progress = Progress(job)
     progress.flush()
     try:
         body = resolve_body(job.action)

@@ -7,24 +7,35 @@ It is synchronous; the consumer runs it in a worker thread.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from live import catchup, diff, protocol, ratelimit, registry, state, tokens
+from live import catchup, diff, outages, protocol, ratelimit, registry, state, tokens
 from live.component import Component, run
 from live.composition import SLOTS_KEY, placeholder
-from live.exceptions import InvalidToken, LiveError, ProtocolError, StateLost, UnknownEvent
+from live.exceptions import (
+    InvalidToken,
+    LiveError,
+    ProtocolError,
+    StateLost,
+    Unavailable,
+    UnknownEvent,
+)
 from live.types import Frame, Params
 
 logger = logging.getLogger("live")
 
 STATE_SALT = "live.state"
+
+T = TypeVar("T")
 
 
 def dumps_state(value: dict[str, Any]) -> str:
@@ -413,6 +424,34 @@ class Mounted:
     def save(self) -> None:
         """Write the snapshot to the state store."""
         state.save(self.component_id, self.snapshot())
+
+    # Outages -----------------------------------------------------------------------
+
+    def atomic(self, change: Callable[[], T]) -> T:
+        """Run ``change``; if the state store or channel layer fails, undo it all.
+
+        Raises ``Unavailable``: the client is told, and this component is exactly as
+        it was, so the same event can be sent again.
+        """
+        before = (self.html, self.version, self.state_json, self.ref, copy.deepcopy(self.seqs))
+        try:
+            return change()
+        except outages.ERRORS as exc:
+            self.html, self.version, self.state_json, self.ref, self.seqs = before
+            self.restore()
+            outages.report("Redis", exc)
+            raise Unavailable() from exc
+
+    def after_outage(self) -> Frame:
+        """Save this component again after Redis came back, and re-read what it follows.
+
+        Broadcasts sent during the outage may be lost, so each followed group counts
+        as missed (``on_missed_broadcasts``, a fresh ``mount()`` by default).
+        """
+        for group in list(self.seqs):
+            self.guarded(lambda g=group: run(self.component.on_missed_broadcasts(g)))
+            self.seqs[group] = catchup.position(group)
+        return self.commit(None)
 
 
 def url_for(name: str) -> str | None:

@@ -60,6 +60,7 @@ TOO_LARGE: Final = "too_large"
 TOO_MANY: Final = "too_many_components"
 STATE_LOST: Final = "state_lost"
 SERVER_ERROR: Final = "server_error"
+UNAVAILABLE: Final = "unavailable"  # the state store or channel layer is down; retry later
 ERROR_CODES: Final = (
     BAD_FRAME,
     FORBIDDEN,
@@ -74,6 +75,7 @@ ERROR_CODES: Final = (
     TOO_LARGE,
     TOO_MANY,
     UNAUTHENTICATED,
+    UNAVAILABLE,
     UNKNOWN_COMPONENT,
     UNKNOWN_EVENT,
 )

@@ -12,7 +12,7 @@ from django.middleware.csrf import get_token
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-from live import conf, permissions, protocol, registry, tokens
+from live import conf, outages, permissions, protocol, registry, tokens
 from live.component import Component
 from live.exceptions import (
     FrameTooLarge,
@@ -20,6 +20,7 @@ from live.exceptions import (
     LiveError,
     ProtocolError,
     RateLimited,
+    Unavailable,
 )
 from live.mounted import Mounted, url_for
 from live.throttling import request_client_key
@@ -36,7 +37,7 @@ def error_response(error: LiveError) -> JsonResponse:
         if key in frame:
             body[key] = frame[key]
     response = JsonResponse(body, status=error.status)
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Unavailable):
         response["Retry-After"] = str(error.retry_after)
     return response
 
@@ -155,6 +156,9 @@ class ComponentView(View):
             return super().dispatch(request, *args, **kwargs)
         except LiveError as error:
             return error_response(error)
+        except outages.ERRORS as exc:
+            outages.report("Redis", exc)
+            return error_response(Unavailable())
         except Exception:
             logger.exception("live: error in component view")
             return error_response(LiveError())

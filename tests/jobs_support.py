@@ -44,5 +44,16 @@ def chatty(queryset: Any, progress: Progress) -> None:
     progress.flush()
 
 
-for body in (count_to, slow, explode, chatty):
+#: How many times ``counted`` started, per job id.
+RUNS: dict[str, int] = {}
+
+
+def counted(queryset: Any, progress: Progress) -> None:
+    """Count its own runs, slowly enough for a second worker to try the same job."""
+    key = str(progress.job.pk)
+    RUNS[key] = RUNS.get(key, 0) + 1
+    time.sleep(0.2)
+
+
+for body in (count_to, slow, explode, chatty, counted):
     register_body(body)

@@ -53,6 +53,7 @@ const P = {
   TOO_MANY: "too_many_components",
   STATE_LOST: "state_lost",
   SERVER_ERROR: "server_error",
+  UNAVAILABLE: "unavailable",
   CLOSE_TOO_LARGE: 4009,
   CLOSE_SLOW_CONSUMER: 4008,
   CLOSE_REVOKED: 4003,
