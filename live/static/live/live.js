@@ -563,6 +563,12 @@ function onError(f, rec, entry) {
     if (entry) send(eventFrame(Object.assign(entry, { retried: true })));
     return;
   }
+  if (code === P.UNAVAILABLE && rec && !entry) {
+    // The server's state store is briefly gone: join again after the pause it asked for.
+    const wait = (f[P.KEY_RETRY_AFTER] || 1) * 1000 * (0.5 + Math.random());
+    setTimeout(() => { if (sock.open && components[rec.id] === rec) join(rec); }, wait);
+    return;
+  }
   settle(entry, f);
   if (rec && RELOAD_CODES.indexOf(code) >= 0 && reload(rec)) return emit(rec.root, "live:error", f);
   report(rec, f);
