@@ -34,6 +34,8 @@ class Root:
     html: str | None = None
     version: int | None = None
     frames: list[Frame] = field(default_factory=list)
+    #: The HTML after each frame that changed it, oldest first.
+    history: list[str] = field(default_factory=list)
 
     def apply(self, frame: Frame) -> bool:
         """Merge one frame; return False on a version gap (the caller resyncs)."""
@@ -49,6 +51,8 @@ class Root:
         elif kind == protocol.ACK and frame[protocol.KEY_VERSION] != self.version:
             return False
         self.token = frame.get(protocol.KEY_TOKEN, self.token)
+        if kind in (protocol.FULL, protocol.DIFF) and self.html is not None:
+            self.history.append(self.html)
         return True
 
 
@@ -118,10 +122,17 @@ class Tab:
             server_url.replace("http://", "ws://") + "/ws/live/",
             additional_headers={"Cookie": self.session.cookie_header(), "Origin": server_url},
             open_timeout=10,
+            close_timeout=1,
             **kwargs,
         )
         self.socket = connection.__enter__()
         return self
+
+    def drop(self) -> None:
+        """Forget a socket whose server is gone (nothing is left to say goodbye to)."""
+        if self.socket is not None:
+            self.socket.socket.close()
+            self.socket = None
 
     def close(self) -> None:
         """Close the socket, as a closing tab does."""
@@ -158,23 +169,25 @@ class Tab:
     def join(self, name: str) -> Frame:
         """Join (or rejoin) ``name`` with the version this tab holds; return the answer."""
         root = self.roots[name]
-        self.send(
-            {"type": protocol.JOIN, "id": root.id, "token": root.token, "v": root.version}
-        )
+        self.send({"type": protocol.JOIN, "id": root.id, "token": root.token, "v": root.version})
         return self.receive_until(lambda f: f.get(protocol.KEY_ID) == root.id and "ref" not in f)
 
-    def send_event(self, name: str, event: str, **payload: Any) -> int:
-        """Send an event without waiting; return its ref."""
+    def queue_event(self, name: str, event: str, **payload: Any) -> int:
+        """Record an event as the user made it, to be sent once a socket is open; return its ref."""
         ref = next(self.refs)
-        frame = {
+        self.unanswered[ref] = {
             "type": protocol.EVENT,
             "id": self.roots[name].id,
             "event": event,
             "payload": payload,
             "ref": ref,
         }
-        self.unanswered[ref] = frame
-        self.send(frame)
+        return ref
+
+    def send_event(self, name: str, event: str, **payload: Any) -> int:
+        """Send an event without waiting; return its ref."""
+        ref = self.queue_event(name, event, **payload)
+        self.send(self.unanswered[ref])
         return ref
 
     def event(self, name: str, event: str, **payload: Any) -> Frame:
