@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import shutil
 import subprocess
@@ -82,11 +81,11 @@ def own_redis(redis_url: str) -> Iterator[RedisProcess]:
     shutil.rmtree(server.dir, ignore_errors=True)
 
 
-@pytest.fixture
-def worker(own_redis: RedisProcess, django_db_blocker: Any) -> Iterator[Server]:
+@pytest.fixture(params=["core", "pubsub"])
+def worker(own_redis: RedisProcess, django_db_blocker: Any, request: Any) -> Iterator[Server]:
     with django_db_blocker.unblock():
         seed()
-        started = start_server({"REDIS_URL": own_redis.url, "LIVE_SETTINGS": json.dumps({})})
+        started = start_server({"REDIS_URL": own_redis.url, "LIVE_CHANNEL_LAYER": request.param})
     yield started
     started.process.kill()
     started.process.wait(timeout=10)
