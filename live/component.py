@@ -101,6 +101,11 @@ class Component:
             user = AnonymousUser()
         self.user = user
         self.request = request
+        #: The client's IP address as the server saw it (the socket's peer or the request's
+        #: ``REMOTE_ADDR``); behind a proxy, run daphne with ``--proxy-headers``.
+        self.client_address: str | None = (
+            request.META.get("REMOTE_ADDR") if hasattr(request, "META") else None
+        )
         self.filled_slots: dict[str, Any] = {}
         #: Whether ``mount()`` already ran (``compose`` mounts eagerly).
         self.is_mounted = False

@@ -175,11 +175,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         session_key = getattr(session, "session_key", None)
         return tokens.binding(getattr(self.user, "pk", None), session_key)
 
+    def client_address(self) -> str | None:
+        """Return the client's IP address (daphne's ``--proxy-headers`` sets it behind a proxy)."""
+        client = self.scope.get("client") or (None, 0)
+        return str(client[0]) if client[0] is not None else None
+
     def client_key(self) -> str:
         """Return who rate limits count against: the user, else the session, else the address."""
-        client = self.scope.get("client") or (None, 0)
         return ratelimit.client_key(
-            self.user, getattr(self.scope.get("session"), "session_key", None), client[0]
+            self.user,
+            getattr(self.scope.get("session"), "session_key", None),
+            self.client_address(),
         )
 
     async def refresh_user(self) -> None:
@@ -364,6 +370,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
         mounted, frame = await self.run_sync(resume)
         mounted.client_key = self.client_key()
+        mounted.component.client_address = self.client_address()
         component_id = mounted.component_id
         self.revoked.pop(component_id, None)
         async with self.lock(component_id):
@@ -594,6 +601,7 @@ class ComponentConsumer(LiveConsumer):
             await self.close(code=4000 + error.status)
             return
         mounted.client_key = self.client_key()
+        mounted.component.client_address = self.client_address()
         self.component_id = mounted.component_id
         self.mounted[mounted.component_id] = mounted
         await self.follow(mounted.component_id, mounted.groups)

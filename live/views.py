@@ -200,6 +200,7 @@ class ComponentView(View):
         if mounted.component.name != name:
             raise InvalidToken(f"Token is for another component than {name!r}")
         mounted.client_key = request_client_key(request)
+        mounted.component.client_address = request.META.get("REMOTE_ADDR")
         payload = body.get("payload") if body.get("payload") is not None else {}
         mounted.handle_event(body.get("event"), payload, body.get("ref"))
         return JsonResponse(

@@ -115,7 +115,7 @@ class UserListComponent(live.OptimisticMixin, live.DjangoModelComponent):
             if wanted == target.is_active:
                 return
             target.is_active = wanted
-            with audit.acting_as(self.user):
+            with audit.acting_as(self.user, self.client_address):
                 target.save(update_fields=["is_active"])
 
     @live.broadcast_only
@@ -269,7 +269,7 @@ class UserEditComponent(live.OptimisticMixin, live.FormComponent):
             for field in changed:
                 setattr(user, field, values[field])
             if changed:
-                with audit.acting_as(self.user):
+                with audit.acting_as(self.user, self.client_address):
                     user.save(update_fields=changed)
         return user
 

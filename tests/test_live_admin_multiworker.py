@@ -163,3 +163,4 @@ def test_a_toggle_in_another_process_reaches_the_feed(
     assert "User deactivated" in feed_html
     target.refresh_from_db()
     assert target.is_active is False
+    assert AuditEntry.objects.get(action="user.deactivated").ip == "127.0.0.1"

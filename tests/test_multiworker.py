@@ -19,6 +19,7 @@ from live import state
 from live.demo.seed import seed as seed_tour
 from live.models import Job
 from live.testing import session_cookie_for
+from live_admin.models import AuditEntry
 from live_admin.seed import seed as seed_panel
 from live_shop.testing import create_product
 from tests.conftest import Server, start_server
@@ -86,7 +87,10 @@ def test_audit_entries_made_on_one_worker_reach_staff_on_the_other(
     actor.join("users")
     assert actor.event("users", "toggle", user_id=user.pk, active=False)["type"] == "diff"
     watcher.wait_for("audit_log", "User deactivated")
-    assert "by root" in (watcher.root("audit_log").html or "")
+    # Who did it and from where: the acting socket's user and peer address.
+    assert "by root · 127.0.0.1" in (watcher.root("audit_log").html or "")
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.USER_DEACTIVATED)
+    assert (entry.actor, entry.ip) == (boss, "127.0.0.1")
     watcher.receive_until(lambda f: status_of(watcher, user.pk) == "inactive")
     for tab in (watcher, actor):
         tab.close()
