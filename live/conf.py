@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "THREAD_SENSITIVE": False,
     # Seconds after which a socket reloads its user before the next event.
     "USER_RECHECK_INTERVAL": 1.0,
+    # Seconds between two checks for broadcasts by a page on the HTTP fallback, for
+    # components that follow groups (0: never; such pages then update on their next event).
+    "HTTP_POLL_INTERVAL": 5,
     # URL of the WebSocket endpoint used by live.js.
     "WS_PATH": "/ws/live/",
 }

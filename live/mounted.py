@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from live import catchup, diff, outages, protocol, ratelimit, registry, state, tokens
+from live import catchup, conf, diff, outages, protocol, ratelimit, registry, state, tokens
 from live.component import Component, run
 from live.composition import SLOTS_KEY, placeholder
 from live.exceptions import (
@@ -230,8 +230,12 @@ class Mounted:
 
     def root_html(self, url: str | None = None) -> SafeString:
         """Return the component's HTML inside its root element, for the first page render."""
+        poll = conf.get("HTTP_POLL_INTERVAL") if self.seqs else None
         attrs = self.component.root_attrs(
-            data_live_token=self.token(), data_live_v=self.version, data_live_url=url
+            data_live_token=self.token(),
+            data_live_v=self.version,
+            data_live_url=url,
+            data_live_poll=poll or None,
         )
         tag = self.component.root_tag
         inner = self.html

@@ -92,5 +92,6 @@ ATTR_TOKEN: Final = "data-live-token"
 ATTR_VERSION: Final = "data-live-v"
 ATTR_URL: Final = "data-live-url"
 ATTR_STATE: Final = "data-live-state"
+ATTR_POLL: Final = "data-live-poll"  # seconds between polls on the HTTP fallback
 ATTR_EVENT: Final = "live-event"
 ATTR_OPTIMISTIC: Final = "data-live-optimistic"

@@ -189,7 +189,11 @@ class ComponentView(View):
         return HttpResponse(mounted.root_html(component_url(name)))
 
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        """Apply one event and answer ``{"id", "v", "html", "token", "state"}``."""
+        """Apply one event and answer ``{"id", "v", "html", "token", "state"}``.
+
+        A body without ``event`` is a poll: broadcasts logged since the component's
+        snapshot are applied, and the answer is 204 when version ``v`` is still current.
+        """
         name = self.get_component_name(**kwargs)
         registry.get(name)
         body = _parse_body(request)
@@ -201,8 +205,12 @@ class ComponentView(View):
             raise InvalidToken(f"Token is for another component than {name!r}")
         mounted.client_key = request_client_key(request)
         mounted.component.client_address = request.META.get("REMOTE_ADDR")
-        payload = body.get("payload") if body.get("payload") is not None else {}
-        mounted.handle_event(body.get("event"), payload, body.get("ref"))
+        if body.get("event") is None:
+            if body.get("v") == mounted.version:
+                return HttpResponse(status=204)
+        else:
+            payload = body.get("payload") if body.get("payload") is not None else {}
+            mounted.handle_event(body.get("event"), payload, body.get("ref"))
         return JsonResponse(
             {
                 "id": mounted.component_id,

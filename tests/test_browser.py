@@ -138,3 +138,28 @@ def test_the_same_page_works_over_http_when_sockets_are_blocked(
     page.wait_for_function("document.querySelector('.people .total').textContent === '11 people'")
     assert any(r.startswith("POST") and "/live/components/counter/" in r for r in requests)
     assert any(r.startswith("POST") and "/live/components/people/" in r for r in requests)
+
+
+def test_a_page_on_the_http_fallback_sees_broadcasts_by_polling(
+    daphne_server: Any, browser: Any, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    seed()
+    page.add_init_script("delete window.WebSocket")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
+    page.goto(daphne_server.url + "/")
+    page.wait_for_function("window.live.mode === 'http'", timeout=15_000)
+    watched = page.locator(".people tbody tr").first.get_by_role("button")
+    before = watched.text_content()
+    context = browser.new_context()
+    other = context.new_page()
+    open_tour(other, daphne_server.url)
+    other.locator(".people tbody tr").first.get_by_role("button").click()
+    # The fallback page asks every 5 s (HTTP_POLL_INTERVAL) and takes the new table.
+    expect(watched).not_to_have_text(before or "", timeout=15_000)
+    assert any(r.startswith("POST") and "/live/components/people/" in r for r in requests)
+    # The counter follows no group: it is never polled.
+    assert not any("/live/components/counter/" in r for r in requests)
+    context.close()

@@ -27,6 +27,18 @@ class Tally(live.Component):
         self.state["n"] += by
 
 
+class Board(live.Component):
+    subscriptions = ["t-board"]
+    renderer = live.MockRenderer(lambda ctx: f"<i>{ctx['notes']}</i>")
+
+    def mount(self) -> None:
+        self.state = {"notes": 0}
+
+    @live.broadcast_only
+    def on_noted(self) -> None:
+        self.state["notes"] += 1
+
+
 class Private(Tally):
     permission_classes = (live.IsAuthenticated,)
 
@@ -40,8 +52,9 @@ def _registered() -> Iterator[None]:
     live.register("t_tally")(Tally)
     live.register("t_private")(Private)
     live.register("t_staff")(StaffOnly)
+    live.register("t_board")(Board)
     yield
-    for name in ("t_tally", "t_private", "t_staff"):
+    for name in ("t_tally", "t_private", "t_staff", "t_board"):
         registry.unregister(name)
 
 
@@ -89,6 +102,26 @@ def test_post_event_returns_new_html_and_fresh_token_and_state() -> None:
         {"token": body["token"], "event": "add", "payload": {}, "state": body["state"]},
     )
     assert response.json()["html"] == "<b>5</b>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_is_204_until_a_broadcast_changes_the_component(settings: Any) -> None:
+    client = Client()
+    root = mount(client, "t_board")
+    assert 'data-live-poll="5"' in root["html"]
+    poll = {"id": root["id"], "token": root["token"], "v": 1}
+    response = post(client, "t_board", poll)
+    assert (response.status_code, response.content) == (204, b"")
+    live.broadcast("t-board", "noted")
+    live.broadcast("t-board", "noted")
+    body = post(client, "t_board", poll).json()
+    assert (body["id"], body["v"], body["html"]) == (root["id"], 2, "<i>2</i>")
+    again = post(client, "t_board", {**poll, "token": body["token"], "v": 2})
+    assert again.status_code == 204
+    # Components that follow no group are never polled; nor anything with polling off.
+    assert "data-live-poll" not in mount(client, "t_tally")["html"]
+    settings.LIVE = {"HTTP_POLL_INTERVAL": 0}
+    assert "data-live-poll" not in mount(client, "t_board")["html"]
 
 
 def test_signed_state_carries_the_component_when_the_cache_is_gone() -> None:

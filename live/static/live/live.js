@@ -63,6 +63,7 @@ const P = {
   ATTR_VERSION: "data-live-v",
   ATTR_URL: "data-live-url",
   ATTR_STATE: "data-live-state",
+  ATTR_POLL: "data-live-poll",
   ATTR_EVENT: "live-event",
   ATTR_OPTIMISTIC: "data-live-optimistic",
 };
@@ -96,6 +97,7 @@ const sock = {
 let mode = "ws";
 let lastRef = 0;
 let unloading = false;
+let pollTimer = null;
 
 // Helpers ------------------------------------------------------------------------------
 
@@ -409,6 +411,8 @@ function register(root) {
     token: root.getAttribute(P.ATTR_TOKEN),
     url: root.getAttribute(P.ATTR_URL),
     state: root.getAttribute(P.ATTR_STATE),
+    poll: Number(root.getAttribute(P.ATTR_POLL)) || 0, // seconds; only on the HTTP fallback
+    polledAt: Date.now(),
     chain: Promise.resolve(), // serialises HTTP posts: each needs the previous answer's token
     resyncing: false, reloading: false, reloadedAt: 0, error: null, errorUndo: null,
   });
@@ -738,20 +742,21 @@ function post(entry) {
   rec.chain = rec.chain.then(() => postNow(rec, entry)).catch((err) => console.error("live: HTTP answer", err));
 }
 
+function postJSON(rec, body) {
+  return fetch(rec.url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify(Object.assign({ [P.KEY_ID]: rec.id, [P.KEY_TOKEN]: rec.token, [P.KEY_VERSION]: rec.v, [P.KEY_STATE]: rec.state }, body)),
+  });
+}
+
 async function postNow(rec, entry) {
   if (!pending.has(entry.ref)) return;
   let res = null;
   let data = null;
   try {
-    res = await fetch(rec.url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({
-        [P.KEY_ID]: rec.id, [P.KEY_TOKEN]: rec.token, [P.KEY_EVENT]: entry.event, [P.KEY_PAYLOAD]: entry.payload,
-        [P.KEY_VERSION]: rec.v, [P.KEY_REF]: entry.ref, [P.KEY_STATE]: rec.state,
-      }),
-    });
+    res = await postJSON(rec, { [P.KEY_EVENT]: entry.event, [P.KEY_PAYLOAD]: entry.payload, [P.KEY_REF]: entry.ref });
     data = await res.json();
   } catch (err) { /* no answer, or not JSON: reported below */ }
   if (!res || !res.ok || !data || data.error) {
@@ -769,10 +774,43 @@ async function postNow(rec, entry) {
   });
 }
 
+/** On the HTTP fallback, ask for what broadcasts changed in components that follow groups. */
+function pollDue() {
+  if (mode !== "http" || document.hidden) return;
+  const now = Date.now();
+  Object.keys(components).forEach((id) => {
+    const rec = components[id];
+    if (!rec.poll || !rec.url || now - rec.polledAt < rec.poll * 1000 || entriesOf(id).length) return;
+    rec.polledAt = now;
+    rec.chain = rec.chain.then(() => pollNow(rec)).catch((err) => console.warn("live: poll", err));
+  });
+}
+
+async function pollNow(rec) {
+  if (entriesOf(rec.id).length) return; // an event's answer brings the news anyway
+  let res = null;
+  let data = null;
+  try {
+    res = await postJSON(rec, {});
+    if (res.status === 204) return; // still current
+    data = await res.json();
+  } catch (err) {
+    return; // unreachable: the next poll or event tries again
+  }
+  if (!res.ok || !data || data.error) return;
+  if (data[P.KEY_STATE]) rec.state = data[P.KEY_STATE];
+  onFrame({
+    [P.KEY_TYPE]: P.FULL, [P.KEY_ID]: rec.id, [P.KEY_VERSION]: data[P.KEY_VERSION], [P.KEY_HTML]: data[P.KEY_HTML],
+    [P.KEY_TOKEN]: data[P.KEY_TOKEN],
+  });
+}
+
 function setMode(next) {
   if (mode === next) return;
   mode = next;
   emit(document, "live:mode", { mode });
+  clearInterval(pollTimer);
+  pollTimer = mode === "http" ? setInterval(pollDue, 1000) : null;
   // What waited for the socket goes over HTTP now.
   if (mode !== "http") return;
   pending.forEach((entry) => {
