@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 import live
 from live import protocol, registry, tokens
 from live.testing import LiveClient, LiveView, session_cookie_for
+from live.types import Frame
 from tests.conftest import Server, start_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -161,6 +164,8 @@ class Case:
     message: str | None = None
     message_prefix: str = ""
     fields: set[str] | None = None
+    #: Which strategy made it, for the statistics (``--hypothesis-show-statistics``).
+    kind: str = ""
 
 
 def event_frame(target: Target, **fields: Any) -> dict[str, Any]:
@@ -283,10 +288,13 @@ def bad_token(draw: st.DrawFn, target: Target) -> Case:
         token = draw(st.text(min_size=1, max_size=200))
         message = "Invalid component token"
     elif choice == "tampered":
-        position = draw(st.integers(0, len(target.token) - 1))
+        # Drawn independently of the token, whose length varies from one example to the next.
+        position = draw(st.integers(0, 10_000)) % len(target.token)
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:."
-        char = draw(st.sampled_from(alphabet).filter(lambda c: c != target.token[position]))
-        token = target.token[:position] + char + target.token[position + 1 :]
+        index = draw(st.integers(0, len(alphabet) - 1))
+        if alphabet[index] == target.token[position]:
+            index = (index + 1) % len(alphabet)
+        token = target.token[:position] + alphabet[index] + target.token[position + 1 :]
         message = "Invalid component token"
     else:
         token = target.foreign_token
@@ -334,7 +342,7 @@ CASES = [
 
 
 def hostile_cases(target: Target) -> st.SearchStrategy[Case]:
-    return st.one_of([case(target) for case in CASES])
+    return st.one_of([case(target).map(partial(replace, kind=case.__name__)) for case in CASES])
 
 
 async def send_raw(client: LiveClient, raw: str | bytes) -> None:
@@ -360,7 +368,13 @@ def check_error(reply: dict[str, Any], case: Case) -> None:
 async def check_unharmed(client: LiveClient, target: LiveView, bystander: LiveView) -> None:
     """The bystander still answers, and the target kept its HTML, version and handlers."""
     frame = await bystander.event("increment", by=2)
-    assert frame["type"] == "diff"
+    assert frame == {
+        "type": "diff",
+        "id": bystander.id,
+        "v": 2,
+        "ref": frame["ref"],
+        "ops": [[10, 1, "2"]],
+    }
     assert bystander.html == html_of(12)
     full = await target.resync()
     assert (full["type"], full["v"], full["html"]) == ("full", 2, html_of(1))
@@ -369,8 +383,8 @@ async def check_unharmed(client: LiveClient, target: LiveView, bystander: LiveVi
     assert target.html == html_of(2)
 
 
-@settings(
-    max_examples=200,
+@examples(
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -396,7 +410,7 @@ async def test_fuzzed_frames_get_documented_errors_and_change_nothing(
             ),
         )
         case = data.draw(hostile_cases(aim), label="case")
-        event(case.code)
+        event(f"{case.kind}: {case.code}")
         await send_raw(client, case.raw)
         reply = await client.receive()
         check_error(reply, case)
@@ -617,11 +631,12 @@ async def test_tokens_cross_no_user_or_session(user: Any) -> None:
 async def test_components_joined_elsewhere_cannot_be_driven_from_this_socket() -> None:
     async with LiveClient() as owner, LiveClient() as other:
         view = await owner.mount(NAME)
-        for frame in [
+        frames: list[Frame] = [
             {"type": "event", "id": view.id, "event": "increment", "payload": {}, "ref": 9},
             {"type": "resync", "id": view.id},
             {"type": "leave", "id": view.id},
-        ]:
+        ]
+        for frame in frames:
             await other.send(frame)
             reply = await other.receive()
             assert (reply["code"], reply["message"]) == ("not_joined", NOT_JOINED)
@@ -634,11 +649,12 @@ async def test_leave_then_event_is_not_joined_and_a_rejoin_keeps_the_state() -> 
         target, bystander = await mounted_pair(client)
         await client.send({"type": "leave", "id": target.id})
         assert await client.nothing_received()
-        for frame in [
+        frames: list[Frame] = [
             {"type": "event", "id": target.id, "event": "increment", "payload": {}, "ref": 10**9},
             {"type": "resync", "id": target.id},
             {"type": "leave", "id": target.id},
-        ]:
+        ]
+        for frame in frames:
             await client.send(frame)
             assert await client.receive() == {
                 "type": "error",
@@ -647,8 +663,8 @@ async def test_leave_then_event_is_not_joined_and_a_rejoin_keeps_the_state() -> 
                 "message": NOT_JOINED,
                 **({"ref": 10**9} if "ref" in frame else {}),
             }
-        frame = await client.join(target)
-        assert (frame["type"], frame["v"]) == ("ack", 2)
+        joined = await client.join(target)
+        assert (joined["type"], joined["v"]) == ("ack", 2)
         await check_unharmed(client, target, bystander)
 
 
@@ -741,10 +757,11 @@ async def test_without_the_session_cookie_a_staff_component_cannot_be_joined_or_
             "code": "token_invalid",
             "message": "Component token belongs to another session",
         }
-        for frame in [
+        frames: list[Frame] = [
             {"type": "event", "id": table.id, "event": "search", "payload": {"query": "s"}},
             {"type": "resync", "id": table.id},
-        ]:
+        ]
+        for frame in frames:
             await stranger.send(frame)
             reply = await stranger.receive()
             assert reply == {
