@@ -211,7 +211,9 @@ class Mounted:
 
     def join_frame(self, client_version: object, remounted: bool) -> Frame:
         """Return the answer to a join: an ack when the client is current, else the HTML."""
-        if not remounted and client_version == self.version:
+        # Only an integer names a version: ``true`` and ``1.0`` equal 1 in Python, not here.
+        current = type(client_version) is int and client_version == self.version
+        if not remounted and current:
             frame = self.ack_frame()
             frame[protocol.KEY_TOKEN] = self.token()
             return frame

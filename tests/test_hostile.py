@@ -587,6 +587,34 @@ async def test_an_old_ref_is_acknowledged_and_not_applied(ref: int) -> None:
         await check_unharmed(client, target, bystander)
 
 
+@pytest.mark.parametrize(
+    "version",
+    [
+        pytest.param(True, id="true"),
+        pytest.param(1.0, id="float"),
+        pytest.param("1", id="string"),
+        pytest.param([1], id="list"),
+        pytest.param({"v": 1}, id="object"),
+        pytest.param(None, id="null"),
+        pytest.param(0, id="older"),
+        pytest.param(2**70, id="huge"),
+    ],
+)
+async def test_a_join_with_any_other_version_than_the_current_integer_gets_the_html(
+    version: object,
+) -> None:
+    async with LiveClient() as client:
+        target = await client.mount(NAME)
+        await client.send({"type": "join", "id": target.id, "token": target.token, "v": version})
+        frame = await client.receive()
+        assert (frame["type"], frame["v"], frame["html"]) == ("full", 1, html_of(0))
+        await client.send({"type": "join", "id": target.id, "token": target.token, "v": 1})
+        frame = await client.receive()
+        assert (frame["type"], frame["v"]) == ("ack", 1)
+        assert (await target.event("increment"))["v"] == 2
+        assert target.html == html_of(1)
+
+
 async def test_a_replayed_old_token_does_not_roll_the_state_back() -> None:
     async with LiveClient() as client:
         target = await client.mount(NAME)
