@@ -50,6 +50,12 @@ def validate(func: Callable[..., Any], event: str, payload: Mapping[str, Any]) -
     """Return ``payload`` validated and coerced for ``func``, or raise ``InvalidArguments``."""
     # Key the cache on the plain function: a bound method is new for every component.
     model, var_keyword = _model_for(getattr(func, "__func__", func))
+    if var_keyword and "self" in payload:
+        # It would get through to ``**kwargs`` and clash with the bound instance (a TypeError).
+        raise InvalidArguments(
+            f"Invalid arguments for {event!r}: self: Unexpected argument",
+            {"self": "Unexpected argument"},
+        )
     try:
         instance = model.model_validate(dict(payload))
     except pydantic.ValidationError as exc:

@@ -518,6 +518,59 @@ async def test_corpus_frames_on_a_joined_component(
         await check_unharmed(client, target, bystander)
 
 
+class Form(live.Component):
+    renderer = live.MockRenderer(lambda ctx: f"<p>{sorted(ctx['fields'].items())}</p>")
+
+    def mount(self) -> None:
+        self.state = {"fields": {}}
+
+    def on_save(self, **fields: str) -> None:
+        self.state["fields"] = fields
+
+
+def self_refused(event: str) -> dict[str, Any]:
+    return {
+        "code": "invalid_args",
+        "message": f"Invalid arguments for {event!r}: self: Unexpected argument",
+        "fields": {"self": "Unexpected argument"},
+    }
+
+
+async def test_self_cannot_be_passed_to_a_handler_that_takes_any_keyword() -> None:
+    live.register("t_form")(Form)
+    try:
+        async with LiveClient() as client:
+            form = await client.mount("t_form")
+            # ``self`` and ``name`` reach the payload: the helper takes the event positionally.
+            frame = await form.event("save", self="x", name="n")
+            assert frame == {
+                "type": "error",
+                "id": form.id,
+                "ref": frame["ref"],
+                **self_refused("save"),
+            }
+            assert form.html == "<p>[]</p>"
+            await form.event("save", name="n", klass="builtins.type")
+            assert form.html == "<p>[('klass', 'builtins.type'), ('name', 'n')]</p>"
+    finally:
+        registry.unregister("t_form")
+
+
+async def test_self_in_a_checkout_payload_is_invalid_not_a_server_error(user: Any) -> None:
+    async with LiveClient(user=user) as client:
+        checkout = await client.mount("checkout")
+        before = checkout.html
+        frame = await checkout.event("place_order", self="x", payment_token="tok")
+        assert frame == {
+            "type": "error",
+            "id": checkout.id,
+            "ref": frame["ref"],
+            **self_refused("place_order"),
+        }
+        assert checkout.html == before
+        assert (await checkout.resync())["html"] == before
+
+
 async def test_a_frame_over_the_limit_in_bytes_is_refused_even_with_fewer_characters() -> None:
     async with LiveClient() as client:
         target, bystander = await mounted_pair(client)
