@@ -16,7 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from live import catchup, diff, protocol, ratelimit, registry, state, tokens
+from live import arguments, catchup, diff, protocol, ratelimit, registry, state, tokens
 from live.component import Component, run
 from live.composition import SLOTS_KEY, placeholder
 from live.exceptions import InvalidToken, LiveError, ProtocolError, StateLost, UnknownEvent
@@ -257,6 +257,7 @@ class Mounted:
         handler, kwargs = self.component.validate_event(event, payload)
         if getattr(handler, "live_broadcast_only", False):
             raise self.component.unknown_event(event)
+        arguments.check_null_characters(event, payload)
         self.check_rate(str(event))
         self.component.errors = {}
         self.guarded(lambda: run(handler(**kwargs)))
