@@ -990,3 +990,61 @@ async def test_out_of_range_ids_in_a_cart_are_refused_not_a_server_error(
         await cart.event("add_item", product_id=tee.pk, size="S")
         assert '<p class="error" role="alert"></p>' in cart.html
         assert "<span data-cart-count>1</span>" in cart.html
+
+
+# The HTTP fallback runs the same pipeline ---------------------------------------------------
+
+
+def http_root() -> tuple[Any, str]:
+    import re
+
+    from django.test import Client
+
+    client = Client()
+    response = client.get(f"/live/components/{NAME}/")
+    token = re.search(r'data-live-token="([^"]+)"', response.content.decode())
+    assert token
+    return client, token.group(1)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        pytest.param(
+            {"ref": "\u00b2"},
+            {"code": "bad_frame", "error": "Event ref must be an integer"},
+            id="superscript-digit-ref",
+        ),
+        pytest.param(
+            {"by": "1\x00"},
+            {
+                "code": "invalid_args",
+                "error": "Invalid arguments for 'increment': by: Input should be a valid "
+                "integer, unable to parse string as an integer",
+                "fields": {
+                    "by": "Input should be a valid integer, unable to parse string as an integer"
+                },
+            },
+            id="null-in-an-int",
+        ),
+    ],
+)
+def test_form_encoded_hostile_fields_are_client_errors(
+    fields: dict[str, str], expected: dict[str, Any]
+) -> None:
+    client, token = http_root()
+    body = {"token": token, "event": "increment", **fields}
+    response = client.post(f"/live/components/{NAME}/", body)
+    assert (response.status_code, response.json()) == (400, expected)
+    response = client.post(f"/live/components/{NAME}/", {"token": token, "event": "increment"})
+    assert response.json()["html"] == html_of(1)
+
+
+def test_null_characters_are_refused_over_http_too() -> None:
+    client, token = http_root()
+    body = {"token": token, "event": "increment", "payload": {"by": 1, "x": ["\x00"]}}
+    response = client.post(
+        f"/live/components/{NAME}/", json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_args"
