@@ -384,6 +384,21 @@ async def check_unharmed(client: LiveClient, target: LiveView, bystander: LiveVi
     assert target.html == html_of(2)
 
 
+def aim_at(target: LiveView) -> Target:
+    return Target(
+        id=target.id,
+        token=target.token,
+        foreign_id="lv" + "0123456789abcdef",
+        foreign_token=tokens.sign(
+            name=NAME,
+            component_id=target.id,
+            params={},
+            version=1,
+            bound_to=tokens.binding(1, "another-session"),
+        ),
+    )
+
+
 @examples(
     max_examples=300,
     deadline=None,
@@ -397,25 +412,44 @@ async def test_fuzzed_frames_get_documented_errors_and_change_nothing(
         target = await client.mount(NAME)
         bystander = await client.mount(NAME, start=10)
         await target.event("increment")
-        foreign_id = "lv" + "0123456789abcdef"
-        aim = Target(
-            id=target.id,
-            token=target.token,
-            foreign_id=foreign_id,
-            foreign_token=tokens.sign(
-                name=NAME,
-                component_id=target.id,
-                params={},
-                version=2,
-                bound_to=tokens.binding(1, "another-session"),
-            ),
-        )
-        case = data.draw(hostile_cases(aim), label="case")
+        case = data.draw(hostile_cases(aim_at(target)), label="case")
         event(f"{case.kind}: {case.code}")
         await send_raw(client, case.raw)
         reply = await client.receive()
         check_error(reply, case)
         await check_unharmed(client, target, bystander)
+
+
+@examples(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_hostile_frames_interleaved_with_clicks_never_change_the_counts(
+    data: st.DataObject,
+) -> None:
+    async with LiveClient() as client:
+        views = {"target": await client.mount(NAME), "bystander": await client.mount(NAME)}
+        counts = dict.fromkeys(views, 0)
+        steps = data.draw(
+            st.lists(
+                hostile_cases(aim_at(views["target"])) | st.sampled_from(list(views)), max_size=8
+            ),
+            label="steps",
+        )
+        for step in steps:
+            if isinstance(step, Case):
+                await send_raw(client, step.raw)
+                check_error(await client.receive(), step)
+                continue
+            frame = await views[step].event("increment")
+            counts[step] += 1
+            assert (frame["type"], frame["v"]) == ("diff", counts[step] + 1)
+            assert views[step].html == html_of(counts[step])
+        for name, view in views.items():
+            full = await view.resync()
+            assert (full["v"], full["html"]) == (counts[name] + 1, html_of(counts[name]))
 
 
 # The corpus: one case of each kind, with the exact answer ---------------------------------
