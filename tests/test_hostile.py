@@ -914,6 +914,36 @@ def test_daphne_answers_403_to_a_foreign_origin(server: Server) -> None:
         assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}
 
 
+def test_daphne_refuses_big_frames_and_drops_giant_ones(server: Server) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    ws_url = server.url.replace("http://", "ws://") + "/ws/live/"
+    with connect(ws_url, additional_headers={"Origin": server.url}, open_timeout=10) as ws:
+        raw = json.dumps({"type": "ping", "x": "\u00e9" * 40000}, ensure_ascii=False)
+        ws.send(raw)
+        assert json.loads(ws.recv(timeout=10)) == {
+            "type": "error",
+            "code": "too_large",
+            "message": f"Frame of {len(raw.encode())} bytes is over the limit of {LIMIT}",
+        }
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}
+
+        # Past daphne's own message limit (1 MiB) the server drops the connection: with
+        # 1009 (message too big) when its close frame is read in time, else abruptly.
+        def send_giant() -> None:
+            ws.send("x" * (1024 * 1024 + 1))
+            ws.recv(timeout=10)
+
+        with pytest.raises(ConnectionClosed) as closed:
+            send_giant()
+        assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+    with connect(ws_url, additional_headers={"Origin": server.url}, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}
+
+
 # The apps' own handlers ---------------------------------------------------------------------
 
 NULL = "Null characters are not allowed."
