@@ -1,9 +1,10 @@
-"""Hostile clients: fuzzed and malformed frames, stolen tokens, floods and foreign origins.
+"""Hostile clients: fuzzed and malformed frames, stolen and replayed tokens, floods.
 
 Everything goes through the project's real ``asgi.application`` (origin check,
-sessions, auth) or a real daphne. Every refused frame must get an ``error``
-frame with a documented code, change nothing, and leave the socket serving
-the other components on it.
+sessions, auth), a real daphne, or the HTTP fallback. Every refused frame must
+get an ``error`` frame with a documented code, change nothing, and leave the
+socket serving the other components on it. Foreign origins are in
+``test_hijacking.py``, the apps' own handlers in ``test_hostile_apps.py``.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ from functools import partial
 from typing import Any
 
 import pytest
-from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.utils.html import escape
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 import live
 from live import protocol, registry, tokens
-from live.testing import LiveClient, LiveView, session_cookie_for
+from live.testing import LiveClient, LiveView
 from live.types import Frame
 from tests.conftest import Server, start_server
 
@@ -591,21 +589,6 @@ async def test_self_cannot_be_passed_to_a_handler_that_takes_any_keyword() -> No
         registry.unregister("t_form")
 
 
-async def test_self_in_a_checkout_payload_is_invalid_not_a_server_error(user: Any) -> None:
-    async with LiveClient(user=user) as client:
-        checkout = await client.mount("checkout")
-        before = checkout.html
-        frame = await checkout.event("place_order", self="x", payment_token="tok")
-        assert frame == {
-            "type": "error",
-            "id": checkout.id,
-            "ref": frame["ref"],
-            **self_refused("place_order"),
-        }
-        assert checkout.html == before
-        assert (await checkout.resync())["html"] == before
-
-
 async def test_a_frame_over_the_limit_in_bytes_is_refused_even_with_fewer_characters() -> None:
     async with LiveClient() as client:
         target, bystander = await mounted_pair(client)
@@ -817,79 +800,7 @@ async def test_a_join_flood_stops_at_the_limit(settings: Any) -> None:
         assert (frame["type"], frame["id"], frame["html"]) == ("full", spare_id, html_of(99))
 
 
-# Cross-site WebSocket hijacking ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "origin",
-    [
-        pytest.param(b"http://evil.example", id="foreign"),
-        pytest.param(b"http://testserver.evil.example", id="lookalike-suffix"),
-        pytest.param(b"http://evil-testserver", id="lookalike-prefix"),
-        pytest.param(b"null", id="null"),
-        pytest.param(None, id="no-origin"),
-    ],
-)
-async def test_a_foreign_origin_is_refused_at_the_handshake(
-    user: Any, origin: bytes | None
-) -> None:
-    from asgi import application
-
-    cookie, _ = await database_sync_to_async(session_cookie_for)(user)
-    headers = [(b"host", b"testserver"), (b"cookie", cookie.encode())]
-    if origin is not None:
-        headers.append((b"origin", origin))
-    communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
-    connected, _ = await communicator.connect()
-    assert connected is False
-    # The same cookie from the site's own origin is let in.
-    communicator = WebsocketCommunicator(
-        application, "/ws/live/", headers=[*headers[:2], (b"origin", b"http://testserver")]
-    )
-    connected, _ = await communicator.connect()
-    assert connected is True
-    await communicator.disconnect()
-
-
-async def test_a_logged_in_users_socket_cannot_be_opened_from_another_site(user: Any) -> None:
-    with pytest.raises(ConnectionError, match=r"^The live socket refused the connection$"):
-        await LiveClient(user=user, origin="http://evil.example").connect()
-
-
-async def test_without_the_session_cookie_a_staff_component_cannot_be_joined_or_driven(
-    django_user_model: Any,
-) -> None:
-    staff = await database_sync_to_async(django_user_model.objects.create_user)(
-        "sam", "sam@example.com", is_staff=True
-    )
-    async with LiveClient(user=staff) as owner, LiveClient() as stranger:
-        table = await owner.mount("users")
-        assert "sam@example.com" in table
-        await stranger.send({"type": "join", "id": table.id, "token": table.token, "v": None})
-        reply = await stranger.receive()
-        assert reply == {
-            "type": "error",
-            "id": table.id,
-            "code": "token_invalid",
-            "message": "Component token belongs to another session",
-        }
-        frames: list[Frame] = [
-            {"type": "event", "id": table.id, "event": "search", "payload": {"query": "s"}},
-            {"type": "resync", "id": table.id},
-        ]
-        for frame in frames:
-            await stranger.send(frame)
-            reply = await stranger.receive()
-            assert reply == {
-                "type": "error",
-                "id": table.id,
-                "code": "not_joined",
-                "message": NOT_JOINED,
-            }
-        assert await stranger.nothing_received()
-        frame = await table.event("search", query="nobody")
-        assert frame["type"] in ("diff", "full")
-        assert "No user matches &ldquo;nobody&rdquo;." in table
+# A real daphne in front -----------------------------------------------------------------
 
 
 @pytest.fixture
@@ -899,19 +810,6 @@ def server(django_db_blocker: Any) -> Iterator[Server]:
     yield started
     started.process.terminate()
     started.process.wait(timeout=10)
-
-
-def test_daphne_answers_403_to_a_foreign_origin(server: Server) -> None:
-    from websockets.exceptions import InvalidStatus
-    from websockets.sync.client import connect
-
-    ws_url = server.url.replace("http://", "ws://") + "/ws/live/"
-    with pytest.raises(InvalidStatus) as refused:
-        connect(ws_url, additional_headers={"Origin": "http://evil.example"}, open_timeout=10)
-    assert refused.value.response.status_code == 403
-    with connect(ws_url, additional_headers={"Origin": server.url}, open_timeout=10) as ws:
-        ws.send(json.dumps({"type": "ping"}))
-        assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}
 
 
 def test_daphne_refuses_big_frames_and_drops_giant_ones(server: Server) -> None:
@@ -942,118 +840,6 @@ def test_daphne_refuses_big_frames_and_drops_giant_ones(server: Server) -> None:
     with connect(ws_url, additional_headers={"Origin": server.url}, open_timeout=10) as ws:
         ws.send(json.dumps({"type": "ping"}))
         assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}
-
-
-# The apps' own handlers ---------------------------------------------------------------------
-
-NULL = "Null characters are not allowed."
-
-
-async def test_null_characters_in_review_and_address_fields_are_invalid(user: Any) -> None:
-    from live_shop.models import Profile, Review
-    from live_shop.testing import create_product
-
-    tee = await database_sync_to_async(create_product)()
-    async with LiveClient(user=user) as client:
-        reviews = await client.mount("reviews", product_id=tee.pk)
-        checkout = await client.mount("checkout")
-        cases: list[tuple[LiveView, str, dict[str, Any], str]] = [
-            (reviews, "submit", {"rating": "5", "body": "Soft\x00 and warm"}, "body"),
-            (reviews, "submit", {"rating": "5", "body": "ok!", "x\x00": ""}, "x\x00"),
-            (checkout, "submit", {**ADDRESS, "city": "Spring\x00field"}, "city"),
-            (checkout, "place_order", {**ADDRESS, "payment_token": "tok\x00"}, "payment_token"),
-        ]
-        for view, event_name, payload, field in cases:
-            before = view.html
-            frame = await client.send_event(view.id, event_name, payload)
-            assert frame == {
-                "type": "error",
-                "id": view.id,
-                "ref": frame["ref"],
-                "code": "invalid_args",
-                "message": f"Invalid arguments for {event_name!r}: {field}: {NULL}",
-                "fields": {field: NULL},
-            }
-            assert (await view.resync())["html"] == before
-        assert not await database_sync_to_async(Review.objects.exists)()
-        assert not await database_sync_to_async(Profile.objects.exists)()
-        await reviews.event("submit", rating="5", body="Soft and warm")
-        assert "Thanks for your review!" in reviews
-
-
-ADDRESS = {
-    "full_name": "Alice Example",
-    "address_line": "1 Market Street",
-    "city": "Springfield",
-    "postcode": "12345",
-    "country": "United States",
-}
-
-
-async def test_null_characters_in_admin_searches_and_edits_are_invalid(
-    django_user_model: Any,
-) -> None:
-    def boss() -> Any:
-        return django_user_model.objects.create_user(
-            "root", "root@example.com", is_staff=True, is_superuser=True
-        )
-
-    root = await database_sync_to_async(boss)()
-    async with LiveClient(user=root) as client:
-        table = await client.mount("users")
-        form = await client.mount("user_edit", pk=root.pk)
-        cases: list[tuple[LiveView, str, dict[str, Any], str]] = [
-            (table, "search", {"query": "ro\x00ot"}, "query"),
-            (
-                form,
-                "submit",
-                {"username": "root", "first_name": ["A", {"b": "\x00"}]},
-                "first_name",
-            ),
-        ]
-        for view, event_name, payload, field in cases:
-            before = view.html
-            frame = await client.send_event(view.id, event_name, payload)
-            assert (frame["code"], frame["fields"]) == ("invalid_args", {field: NULL})
-            assert (await view.resync())["html"] == before
-        await table.event("search", query="root")
-        assert "1 user matching &ldquo;root&rdquo;" in table
-
-
-@pytest.mark.parametrize(
-    ("payload", "error"),
-    [
-        pytest.param(
-            {"product_id": 2**70, "size": "S"},
-            f"No product with id {2**70}.",
-            id="product-id-past-the-database",
-        ),
-        pytest.param(
-            {"product_id": -(2**70), "size": "S"},
-            f"No product with id {-(2**70)}.",
-            id="product-id-below-the-database",
-        ),
-        pytest.param({"product_id": "{pk}", "size": "S" * 5000}, None, id="huge-size"),
-    ],
-)
-async def test_out_of_range_ids_in_a_cart_are_refused_not_a_server_error(
-    user: Any, payload: dict[str, Any], error: str | None
-) -> None:
-    from live_shop.testing import create_product
-
-    tee = await database_sync_to_async(create_product)()
-    if payload["product_id"] == "{pk}":
-        payload = {**payload, "product_id": tee.pk}
-        error = f"Unknown size {'S' * 20!r}; available sizes: S, M, XL."
-    async with LiveClient(user=user) as client:
-        cart = await client.mount("cart")
-        frame = await client.send_event(cart.id, "add_item", payload)
-        assert frame["type"] in ("diff", "full")
-        assert f'<p class="error" role="alert">{escape(str(error))}</p>' in cart.html
-        assert "<span data-cart-count>0</span>" in cart.html
-        await cart.event("add_item", product_id=tee.pk, size="S")
-        assert '<p class="error" role="alert"></p>' in cart.html
-        assert "<span data-cart-count>1</span>" in cart.html
 
 
 # The HTTP fallback runs the same pipeline ---------------------------------------------------
