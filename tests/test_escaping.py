@@ -95,7 +95,7 @@ def assert_wire_inert(frames: list[Frame], value: str) -> int:
     return len(pieces)
 
 
-async def same_as_server(client: LiveClient, view: LiveView) -> None:
+async def same_as_server(view: LiveView) -> None:
     """Assert the HTML merged from diffs is exactly what the server renders now."""
     merged = view.html
     full = await view.resync()
@@ -131,7 +131,7 @@ async def test_usernames_and_search_queries_in_the_user_table_and_audit_feed(val
         diffs = [f for f in new_frames(table, mark) if f["type"] == "diff"]
         assert diffs
         assert assert_wire_inert(new_frames(table, mark), value) >= 1
-        await same_as_server(client, table)
+        await same_as_server(table)
 
         mark = len(table.frames)
         await table.event("search", query=f"{value} nobody")
@@ -149,7 +149,7 @@ async def test_usernames_and_search_queries_in_the_user_table_and_audit_feed(val
         assert_shown_as_text(feed.html, f"{value} (#{target.pk})")
         assert_shown_as_text(feed.html, f"{value} admin")
         assert assert_wire_inert(new_frames(feed, mark), value) >= 1
-        await same_as_server(client, feed)
+        await same_as_server(feed)
 
         # A feed mounted now has the entry in its first render.
         fresh = await client.mount("audit_log")
@@ -179,7 +179,7 @@ async def test_usernames_and_typed_values_in_the_edit_form(value: str) -> None:
         await form.event("open", user_id=target.pk)
         assert_shown_as_text(form.html, f"Edit {value} (#{target.pk})")
         assert Scan(form.html).attr_values("value").count(value) == 2
-        await same_as_server(client, form)
+        await same_as_server(form)
 
         # A refused submission shows what was typed, still escaped.
         typed = {"username": f"{value}2", "email": "t@example.com", "first_name": value}
@@ -199,14 +199,14 @@ async def test_usernames_and_typed_values_in_the_edit_form(value: str) -> None:
         assert f"{value} \u2192 plain" in "".join(scan.text)
         assert f"\u2014 \u2192 {value}" in "".join(scan.text)
         assert assert_wire_inert(feed.frames, value) >= 1
-        await same_as_server(client, feed)
+        await same_as_server(feed)
         scan = assert_inert(form.html)
         assert "Saved." in "".join(scan.text)
         assert scan.attr_values("value").count(value) == 2
         assert "Edit plain" in form.html
         assert assert_wire_inert(new_frames(form, mark), value) >= 3
         assert [f for f in new_frames(form, mark) if f["type"] == "diff"]
-        await same_as_server(client, form)
+        await same_as_server(form)
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -228,8 +228,8 @@ async def test_reviews_and_their_authors(value: str) -> None:
         assert assert_wire_inert(theirs.frames, value) >= 1
         assert assert_wire_inert(mine.frames, value) >= 1
         assert [f for f in theirs.frames + mine.frames if f["type"] == "diff"]
-        await same_as_server(reader, theirs)
-        await same_as_server(writer, mine)
+        await same_as_server(theirs)
+        await same_as_server(mine)
 
     async with LiveClient() as later:
         first = await later.mount("reviews", product_id=tee.pk)
