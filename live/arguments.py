@@ -46,10 +46,48 @@ def _model_for(func: Callable[..., Any]) -> tuple[type[pydantic.BaseModel], bool
     return model, var_keyword
 
 
+#: As Django's form fields say it (``ProhibitNullCharactersValidator``).
+NULL_CHARACTERS = "Null characters are not allowed."
+
+
+def _has_null(value: Any) -> bool:
+    # A loop, not recursion: the HTTP fallback does not bound the nesting depth.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def check_null_characters(event: object, payload: Mapping[str, Any]) -> None:
+    """Raise ``InvalidArguments`` for each argument holding a NUL character anywhere.
+
+    No form field can send one, and PostgreSQL refuses them in text columns.
+    """
+    fields = {
+        str(name): NULL_CHARACTERS for name, value in payload.items() if _has_null([name, value])
+    }
+    if fields:
+        summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
+        raise InvalidArguments(f"Invalid arguments for {event!r}: {summary}", fields)
+
+
 def validate(func: Callable[..., Any], event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``payload`` validated and coerced for ``func``, or raise ``InvalidArguments``."""
     # Key the cache on the plain function: a bound method is new for every component.
     model, var_keyword = _model_for(getattr(func, "__func__", func))
+    if var_keyword and "self" in payload:
+        # It would get through to ``**kwargs`` and clash with the bound instance (a TypeError).
+        raise InvalidArguments(
+            f"Invalid arguments for {event!r}: self: Unexpected argument",
+            {"self": "Unexpected argument"},
+        )
     try:
         instance = model.model_validate(dict(payload))
     except pydantic.ValidationError as exc:

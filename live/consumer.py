@@ -50,6 +50,16 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
+    """Return the size of a received frame in bytes (a text frame counts its UTF-8 encoding)."""
+    if text_data is None:
+        return len(bytes_data or b"")
+    # Each character takes 1 to 4 bytes: encode only when the limit could be crossed.
+    if len(text_data) * 4 <= conf.get("MAX_FRAME_BYTES"):
+        return len(text_data)
+    return len(text_data.encode("utf-8", "surrogatepass"))
+
+
 class FrameBucket:
     """A token bucket bounding the frames one socket may send (bursts of twice the rate)."""
 
@@ -277,7 +287,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         frame: Frame = {protocol.KEY_TYPE: protocol.ERROR, **error.as_frame()}
         if isinstance(component_id, str) and len(component_id) <= 64:
             frame[protocol.KEY_ID] = component_id
-        if isinstance(ref, int):
+        if isinstance(ref, int) and not isinstance(ref, bool):
             frame[protocol.KEY_REF] = ref
         await self.send_frame(frame)
 
@@ -294,11 +304,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         frame: Any = None
         try:
             self.bucket.take()
-            raw = text_data if text_data is not None else (bytes_data or b"").decode()
             limit = conf.get("MAX_FRAME_BYTES")
-            if len(raw) > limit:
-                raise FrameTooLarge(f"Frame of {len(raw)} bytes is over the limit of {limit}")
+            size = frame_size(text_data, bytes_data)
+            if size > limit:
+                raise FrameTooLarge(f"Frame of {size} bytes is over the limit of {limit}")
             try:
+                raw = text_data if text_data is not None else (bytes_data or b"").decode()
                 frame = json.loads(raw)
             except RecursionError as exc:
                 raise ProtocolError("Frame is nested too deeply") from exc
@@ -359,19 +370,21 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         bound_to = self.binding()
         user = self.user
         claimed = content.get(protocol.KEY_ID)
-        if claimed not in self.mounted and len(self.mounted) >= conf.get("MAX_COMPONENTS"):
-            raise TooManyComponents(
-                f"At most {conf.get('MAX_COMPONENTS')} components per connection"
-            )
+        if not isinstance(claimed, str) or claimed not in self.mounted:
+            # Cheap refusal before the token is even read; checked again with the real id.
+            self.check_room(None)
 
         def resume() -> tuple[Mounted, Frame]:
             mounted, remounted = Mounted.resume(token, user=user, bound_to=bound_to)
             return mounted, mounted.join_frame(client_version, remounted)
 
         mounted, frame = await self.run_sync(resume)
+        component_id = mounted.component_id
+        # The claimed id is the client's word: a token for another component must not
+        # ride on the id of one already joined past the limit.
+        self.check_room(component_id)
         mounted.client_key = self.client_key()
         mounted.component.client_address = self.client_address()
-        component_id = mounted.component_id
         self.revoked.pop(component_id, None)
         async with self.lock(component_id):
             self.mounted[component_id] = mounted
@@ -386,6 +399,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 )
                 if late is not None:
                     await self.send_frame(late)
+
+    def check_room(self, component_id: str | None) -> None:
+        """Raise ``TooManyComponents`` unless ``component_id`` is joined or there is room."""
+        limit = conf.get("MAX_COMPONENTS")
+        if component_id not in self.mounted and len(self.mounted) >= limit:
+            raise TooManyComponents(f"At most {limit} components per connection")
 
     async def handle_event(self, content: Frame) -> None:
         """Apply a client event to one component and send the diff."""

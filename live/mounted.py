@@ -18,7 +18,18 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from live import catchup, conf, diff, outages, protocol, ratelimit, registry, state, tokens
+from live import (
+    arguments,
+    catchup,
+    conf,
+    diff,
+    outages,
+    protocol,
+    ratelimit,
+    registry,
+    state,
+    tokens,
+)
 from live.component import Component, run
 from live.composition import SLOTS_KEY, placeholder
 from live.exceptions import (
@@ -222,7 +233,9 @@ class Mounted:
 
     def join_frame(self, client_version: object, remounted: bool) -> Frame:
         """Return the answer to a join: an ack when the client is current, else the HTML."""
-        if not remounted and client_version == self.version:
+        # Only an integer names a version: ``true`` and ``1.0`` equal 1 in Python, not here.
+        current = type(client_version) is int and client_version == self.version
+        if not remounted and current:
             frame = self.ack_frame()
             frame[protocol.KEY_TOKEN] = self.token()
             return frame
@@ -270,6 +283,7 @@ class Mounted:
         handler, kwargs = self.component.validate_event(event, payload)
         if getattr(handler, "live_broadcast_only", False):
             raise self.component.unknown_event(event)
+        arguments.check_null_characters(event, payload)
         self.check_rate(str(event))
         self.component.errors = {}
         self.guarded(lambda: run(handler(**kwargs)))

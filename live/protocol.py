@@ -81,9 +81,7 @@ ERROR_CODES: Final = (
 )
 
 # WebSocket close codes (4xxx: the client can act on them).
-CLOSE_TOO_LARGE: Final = 4009
 CLOSE_SLOW_CONSUMER: Final = 4008
-CLOSE_REVOKED: Final = 4003
 
 # DOM attributes written by the server and read by live.js.
 ATTR_ID: Final = "data-live-id"

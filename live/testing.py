@@ -79,7 +79,7 @@ class LiveView:
         self.errors: list[Frame] = []
         self.frames: list[Frame] = []
 
-    async def event(self, name: str, **payload: Any) -> Frame:
+    async def event(self, name: str, /, **payload: Any) -> Frame:
         """Send event ``name`` and return the frame that answers it (after merging it)."""
         return await self.client.send_event(self.id, name, payload)
 

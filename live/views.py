@@ -118,7 +118,8 @@ def _parse_body(request: HttpRequest) -> dict[str, Any]:
     data["payload"] = payload
     ref = data.get("ref")
     if isinstance(ref, str):
-        data["ref"] = int(ref) if ref.isdigit() else ref
+        # isdecimal, not isdigit: int() refuses digits such as "²" (a 500 before).
+        data["ref"] = int(ref) if ref.isdecimal() else ref
     return data
 
 

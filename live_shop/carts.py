@@ -11,12 +11,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 
 import live
 from live_shop.catalog import money
-from live_shop.models import Cart, CartItem, Inventory
+from live_shop.models import Cart, CartItem, Inventory, Product
 
 SESSION_KEY = "live_shop_cart_id"
 
@@ -89,6 +89,11 @@ def notify(cart_id: int) -> None:
 
 def find_inventory(product_id: int, size: str) -> Inventory:
     """Return the stock row of a product size, or raise ``CartError``."""
+    # A lookup through the foreign key skips Django's out-of-range check: SQLite raises
+    # OverflowError for an id past its integers, so such an id names no product.
+    low, high = connection.ops.integer_field_range(Product._meta.pk.get_internal_type())
+    if (low is not None and product_id < low) or (high is not None and product_id > high):
+        raise CartError(f"No product with id {product_id}.")
     rows = list(Inventory.objects.filter(product_id=product_id).order_by("position", "id"))
     if not rows:
         raise CartError(f"No product with id {product_id}.")

@@ -54,9 +54,7 @@ const P = {
   STATE_LOST: "state_lost",
   SERVER_ERROR: "server_error",
   UNAVAILABLE: "unavailable",
-  CLOSE_TOO_LARGE: 4009,
   CLOSE_SLOW_CONSUMER: 4008,
-  CLOSE_REVOKED: 4003,
   ATTR_ID: "data-live-id",
   ATTR_NAME: "data-live-name",
   ATTR_TOKEN: "data-live-token",
@@ -875,11 +873,8 @@ function onClose(evt, wrapper) {
 
 function fatal(code, reason) {
   sock.closedFatal = code;
-  const errCode = { [P.CLOSE_TOO_LARGE]: P.TOO_LARGE, [P.CLOSE_REVOKED]: P.FORBIDDEN }[code] || P.SERVER_ERROR;
-  const message = reason || {
-    [P.CLOSE_REVOKED]: "Your access has changed; this page is no longer live.",
-    [P.CLOSE_TOO_LARGE]: "A message was too large; the connection was closed.",
-  }[code] || "The connection was closed (" + code + ").";
+  const errCode = { 4401: P.UNAUTHENTICATED, 4403: P.FORBIDDEN, 4404: P.UNKNOWN_COMPONENT }[code] || P.SERVER_ERROR;
+  const message = reason || "The connection was closed (" + code + ").";
   pending.forEach((entry) => entry.via !== "http" && settle(entry, errorFrame(entry.id, entry.ref, errCode, message)));
   Object.keys(components).forEach((id) => {
     report(components[id], Object.assign(errorFrame(id, null, errCode, message), { close: code }));
