@@ -14,14 +14,12 @@ from typing import Any, ClassVar, TypeVar, cast
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from live import conf, outages, protocol, ratelimit, registry, revocation, tokens
+from live import conf, frames, outages, protocol, ratelimit, registry, revocation, tokens
 from live.catchup import Entry
 from live.exceptions import (
-    FrameTooLarge,
     LiveError,
     NotJoined,
     ProtocolError,
-    RateLimited,
     TooManyComponents,
     Unavailable,
 )
@@ -32,50 +30,6 @@ from live.types import Frame
 logger = logging.getLogger("live")
 
 T = TypeVar("T")
-
-
-def _depth(value: Any, limit: int) -> int:
-    """Return the nesting depth of a parsed JSON value, stopping past ``limit``."""
-    stack = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
-
-
-def frame_size(text_data: str | None, bytes_data: bytes | None) -> int:
-    """Return the size of a received frame in bytes (a text frame counts its UTF-8 encoding)."""
-    if text_data is None:
-        return len(bytes_data or b"")
-    # Each character takes 1 to 4 bytes: encode only when the limit could be crossed.
-    if len(text_data) * 4 <= conf.get("MAX_FRAME_BYTES"):
-        return len(text_data)
-    return len(text_data.encode("utf-8", "surrogatepass"))
-
-
-class FrameBucket:
-    """A token bucket bounding the frames one socket may send (bursts of twice the rate)."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.tokens = rate * 2
-        self.stamp = time.monotonic()
-
-    def take(self) -> None:
-        """Spend one token or raise ``RateLimited``."""
-        now = time.monotonic()
-        self.tokens = min(self.rate * 2, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            raise RateLimited(retry_after=1, message="Too many frames on this connection")
-        self.tokens -= 1
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -94,7 +48,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.last_push: dict[str, float] = {}
         self.revoked: dict[str, LiveError] = {}
         self.user_checked = time.monotonic()
-        self.bucket = FrameBucket(conf.get("SOCKET_FRAMES_PER_SECOND"))
+        self.bucket = frames.FrameBucket(conf.get("SOCKET_FRAMES_PER_SECOND"))
         self.slow = False
         remember_loop()
         outages.watch(self)
@@ -304,21 +258,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         frame: Any = None
         try:
             self.bucket.take()
-            limit = conf.get("MAX_FRAME_BYTES")
-            size = frame_size(text_data, bytes_data)
-            if size > limit:
-                raise FrameTooLarge(f"Frame of {size} bytes is over the limit of {limit}")
-            try:
-                raw = text_data if text_data is not None else (bytes_data or b"").decode()
-                frame = json.loads(raw)
-            except RecursionError as exc:
-                raise ProtocolError("Frame is nested too deeply") from exc
-            except ValueError as exc:
-                raise ProtocolError("Frame is not valid JSON") from exc
-            if not isinstance(frame, dict):
-                raise ProtocolError("Frame must be a JSON object")
-            if _depth(frame, conf.get("MAX_FRAME_DEPTH")) > conf.get("MAX_FRAME_DEPTH"):
-                raise ProtocolError("Frame is nested too deeply")
+            frame = frames.parse(text_data if text_data is not None else bytes_data or b"")
             await self.receive_json(frame)
         except LiveError as error:
             await self.send_error(error, *self.id_and_ref(frame))

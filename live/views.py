@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -12,13 +11,12 @@ from django.middleware.csrf import get_token
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-from live import conf, outages, permissions, protocol, registry, tokens
+from live import conf, frames, outages, permissions, protocol, registry, tokens
 from live.component import Component
 from live.exceptions import (
     FrameTooLarge,
     InvalidToken,
     LiveError,
-    ProtocolError,
     RateLimited,
     Unavailable,
 )
@@ -98,21 +96,12 @@ def _parse_body(request: HttpRequest) -> dict[str, Any]:
     if length > limit or len(request.body) > limit:
         raise FrameTooLarge(f"Body of {len(request.body)} bytes is over the limit of {limit}")
     if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, RecursionError) as exc:
-            raise ProtocolError("Body is not valid JSON") from exc
-        if not isinstance(body, dict):
-            raise ProtocolError("Body must be a JSON object")
-        return body
+        return frames.parse(request.body or b"{}", "Body")
     data: dict[str, Any] = {key: request.POST.get(key) for key in request.POST}
     envelope = {"id", "token", "event", "v", "ref", "state", "payload", "csrfmiddlewaretoken"}
     payload: Any = data.get("payload")
     if isinstance(payload, str):
-        try:
-            payload = json.loads(payload)
-        except ValueError as exc:
-            raise ProtocolError("Field 'payload' is not valid JSON") from exc
+        payload = frames.parse(payload, "Field 'payload'")
     elif payload is None:
         payload = {key: value for key, value in data.items() if key not in envelope}
     data["payload"] = payload

@@ -177,6 +177,12 @@ def test_form_encoded_body_works() -> None:
             {"error": "Invalid component token", "code": "token_invalid"},
             id="forged",
         ),
+        pytest.param(
+            {"token": "x:y", "event": "add", "payload": {"x": json.loads("[" * 40 + "]" * 40)}},
+            400,
+            {"error": "Body is nested too deeply", "code": "bad_frame"},
+            id="too-deep",
+        ),
     ],
 )
 def test_bad_requests_are_json_errors(
