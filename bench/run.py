@@ -1,4 +1,4 @@
-"""Command line of the harness: ``python -m bench [--quick | --smoke]``.
+"""Command line of the harness: ``python -m bench [--quick | --smoke]`` (``soak``: the soak).
 
 One run starts daphne (``bench.settings``, ``DEBUG=False``) on 127.0.0.1,
 measures the echo, naive and ``live`` targets with the same client, and
@@ -322,7 +322,11 @@ PHASES = ("roundtrip", "throughput", "http", "fanout", "memory", "redis")
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        epilog="python -m bench soak --help: the soak's options",
+    )
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
         "--quick", action="store_const", dest="mode", const="quick", help="under 2 minutes"
@@ -350,7 +354,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the harness; return 0, or 1 if a phase failed."""
+    """Run the harness (or the soak, ``bench.soak``); return 0, or 1 if a phase failed."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["soak"]:
+        from bench import soak
+
+        return soak.main(argv[1:])
     args = parse(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = only - set(PHASES)

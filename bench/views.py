@@ -86,13 +86,28 @@ async def fanout(request: HttpRequest, target: str) -> JsonResponse:
 
 @require_GET
 def stats(request: HttpRequest) -> JsonResponse:
-    """Collect garbage, then report RSS, live consumer instances and cache entries."""
+    """Collect garbage, then report RSS, live consumers, and the cache's entries and bytes."""
     gc.collect()
     consumers = sum(1 for obj in gc.get_objects() if isinstance(obj, AsyncConsumer))
     cache: Any = caches["default"]
     entries = len(cache._cache) if hasattr(cache, "_cache") else None
+    # The local-memory cache holds pickled bytes: their total is what it retains.
+    held = sum(map(len, cache._cache.values())) if hasattr(cache, "_cache") else None
+    # What the in-memory channel layer still holds: channels with queued messages, members.
+    layer: Any = get_channel_layer()
+    channels = len(layer.channels) if hasattr(layer, "channels") else None
+    groups = getattr(layer, "groups", None)
+    members = sum(map(len, groups.values())) if isinstance(groups, dict) else None
     return JsonResponse(
-        {"pid": os.getpid(), "rss_kb": rss_kb(), "consumers": consumers, "cache_entries": entries}
+        {
+            "pid": os.getpid(),
+            "rss_kb": rss_kb(),
+            "consumers": consumers,
+            "cache_entries": entries,
+            "cache_bytes": held,
+            "layer_channels": channels,
+            "layer_group_members": members,
+        }
     )
 
 
