@@ -13,6 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bench.page import Faults, Page, apply_checked
+from bench.soak import Broadcasts
+from bench.soak_report import slope_per_min
+
 ROOT = Path(__file__).resolve().parent.parent
 SOCKETS = 100
 SHORT = [
@@ -69,3 +75,37 @@ def test_short_soak(tmp_path: Path) -> None:
     assert table.startswith("| window | end, s | RSS, MiB |")
     assert table.splitlines()[0] in completed.stdout
     assert "Passed: yes." in table
+
+
+@pytest.mark.parametrize(
+    ("ops", "expected"),
+    [
+        pytest.param([[2, 1, "X"]], "abXde", id="replace"),
+        pytest.param([[0, 0, "<"], [5, 0, ">"]], "<abcde>", id="insert-both-ends"),
+        pytest.param([[3, 1, ""], [1, 1, "B"]], None, id="unsorted"),
+        pytest.param([[1, 2, ""], [2, 1, ""]], None, id="overlapping"),
+        pytest.param([[4, 2, ""]], None, id="past-the-end"),
+    ],
+)
+def test_apply_checked(ops: list[Any], expected: str | None) -> None:
+    assert apply_checked("abcde", ops) == expected
+
+
+def test_apply_checked_counts_utf16_units() -> None:
+    # The emoji is two UTF-16 code units, as live.js counts.
+    assert apply_checked("a\U0001f600b", [[3, 1, "c"]]) == "a\U0001f600c"
+
+
+def test_broadcasts_count_each_page_once_per_broadcast() -> None:
+    book = Broadcasts()
+    for _ in range(3):
+        book.send(window=0, pages=2)
+    page = Page(0, "counter", Faults())
+    book.on_tick(page, 0, 1, 1.0)
+    book.on_tick(page, 1, 3, 2.0)  # 2 and 3 in one push
+    assert (book.reached, book.coalesced, book.missing()) == ([1, 1, 1], 1, 3)
+
+
+def test_slope_per_min() -> None:
+    assert slope_per_min([(0, 100), (30, 150), (60, 200)]) == pytest.approx(100)
+    assert slope_per_min([(10, 5)]) is None
