@@ -361,6 +361,12 @@ class Soak:
         }
 
 
+def problem_samples(output: str, keep: int = 5) -> list[str]:
+    """Return the first ``keep`` warnings and errors of a server's output, each whole."""
+    found = [line for line in output.splitlines() if "WARNING" in line or "ERROR" in line]
+    return [line[:4000] for line in found[:keep]]
+
+
 def soak(config: Config, output: Path) -> tuple[dict[str, Any], Path]:
     """Run one soak, judge it and write its files; return the results and the JSON path."""
     if config.warmup is None:
@@ -391,7 +397,9 @@ def soak(config: Config, output: Path) -> tuple[dict[str, Any], Path]:
         with Server(env=env) as server:
             timeout = config.duration + 600 + config.sockets * 0.2
             results |= asyncio.run(asyncio.wait_for(Soak(config, server).run(), timeout))
-            results["server_logs"] = problem_lines(server.output(limit=None))
+            printed = server.output(limit=None)
+            results["server_logs"] = problem_lines(printed)
+            results["server_log_samples"] = problem_samples(printed)
     finally:
         if config.redis_url:
             redis_cleanup(config.redis_url, prefix)
