@@ -2,8 +2,8 @@
 
 A reader task per page merges every frame into the page's copy of each
 component's HTML (checking versions and ops the way ``live.js`` does), answers
-pending events by ``ref`` and reports broadcast pushes; whatever a browser
-would treat as a fault is counted in the shared ``Faults``.
+pending events by ``ref`` and reports broadcast pushes to ``Broadcasts``;
+whatever a browser would treat as a fault is counted in the shared ``Faults``.
 """
 
 from __future__ import annotations
@@ -242,3 +242,54 @@ class Page:
             with contextlib.suppress(Exception):
                 await self.reader
         self.ws = None
+
+
+class Broadcasts:
+    """Every broadcast sent: when, to how many pages, and how many pages showed it."""
+
+    def __init__(self) -> None:
+        self.sent_at: list[float] = []
+        self.window: list[int] = []
+        self.expected: list[int] = []
+        self.reached: list[int] = []
+        self.last_at: list[float] = []
+        self.coalesced = 0
+
+    @property
+    def count(self) -> int:
+        """Broadcasts sent so far (the number of the last one)."""
+        return len(self.sent_at)
+
+    def send(self, window: int, pages: int) -> int:
+        """Record a broadcast about to be sent to ``pages`` pages; return its number."""
+        self.sent_at.append(time.perf_counter())
+        self.window.append(window)
+        self.expected.append(pages)
+        self.reached.append(0)
+        self.last_at.append(0.0)
+        return self.count
+
+    def on_tick(self, page: Page, old: int, n: int, at: float) -> None:
+        """A ticker went from ``old`` to ``n``: broadcasts ``old + 1 .. n`` reached it."""
+        for m in range(old + 1, min(n, self.count) + 1):
+            self.reached[m - 1] += 1
+            self.last_at[m - 1] = max(self.last_at[m - 1], at)
+        self.coalesced += max(0, n - old - 1)
+
+    def missing(self) -> int:
+        """Deliveries still outstanding."""
+        return sum(e - r for e, r in zip(self.expected, self.reached, strict=True))
+
+    async def wait(self, timeout: float) -> None:
+        """Wait until every page showed every broadcast, or ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.missing() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+
+    def last_ms(self, numbers: range) -> list[float]:
+        """Time from sending to the last page showing it, for complete broadcasts."""
+        return [
+            1000 * (self.last_at[n] - self.sent_at[n])
+            for n in numbers
+            if self.reached[n] >= self.expected[n]
+        ]

@@ -156,6 +156,12 @@ def problem_lines(output: str, limit: int = 20) -> dict[str, int]:
     return dict(ranked)
 
 
+def problem_samples(output: str, keep: int = 5) -> list[str]:
+    """Return the first ``keep`` warnings and errors of a server's output, each whole."""
+    found = [line for line in output.splitlines() if "WARNING" in line or "ERROR" in line]
+    return [line[:4000] for line in found[:keep]]
+
+
 class Run:
     """One run of the harness: its mode, its results and the errors of failed phases."""
 

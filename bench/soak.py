@@ -26,12 +26,13 @@ from typing import Any
 
 from bench import phases, soak_report
 from bench.client import Http
-from bench.page import Faults, Page
+from bench.page import Broadcasts, Faults, Page
 from bench.run import (
     RESULTS,
     log,
     machine,
     problem_lines,
+    problem_samples,
     raise_fd_limit,
     redis_available,
     redis_cleanup,
@@ -70,57 +71,6 @@ class Window:
     latencies: list[float] = field(default_factory=list)
     rss_samples: list[int] = field(default_factory=list)
     faults_before: int = 0
-
-
-class Broadcasts:
-    """Every broadcast sent: when, to how many pages, and how many pages showed it."""
-
-    def __init__(self) -> None:
-        self.sent_at: list[float] = []
-        self.window: list[int] = []
-        self.expected: list[int] = []
-        self.reached: list[int] = []
-        self.last_at: list[float] = []
-        self.coalesced = 0
-
-    @property
-    def count(self) -> int:
-        """Broadcasts sent so far (the number of the last one)."""
-        return len(self.sent_at)
-
-    def send(self, window: int, pages: int) -> int:
-        """Record a broadcast about to be sent to ``pages`` pages; return its number."""
-        self.sent_at.append(time.perf_counter())
-        self.window.append(window)
-        self.expected.append(pages)
-        self.reached.append(0)
-        self.last_at.append(0.0)
-        return self.count
-
-    def on_tick(self, page: Page, old: int, n: int, at: float) -> None:
-        """A ticker went from ``old`` to ``n``: broadcasts ``old + 1 .. n`` reached it."""
-        for m in range(old + 1, min(n, self.count) + 1):
-            self.reached[m - 1] += 1
-            self.last_at[m - 1] = max(self.last_at[m - 1], at)
-        self.coalesced += max(0, n - old - 1)
-
-    def missing(self) -> int:
-        """Deliveries still outstanding."""
-        return sum(e - r for e, r in zip(self.expected, self.reached, strict=True))
-
-    async def wait(self, timeout: float) -> None:
-        """Wait until every page showed every broadcast, or ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while self.missing() and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-
-    def last_ms(self, numbers: range) -> list[float]:
-        """Time from sending to the last page showing it, for complete broadcasts."""
-        return [
-            1000 * (self.last_at[n] - self.sent_at[n])
-            for n in numbers
-            if self.reached[n] >= self.expected[n]
-        ]
 
 
 def event_for(page: Page, index: int) -> tuple[str, dict[str, Any]]:
@@ -359,12 +309,6 @@ class Soak:
             "faults": dict(self.faults.counts),
             "fault_samples": self.faults.samples,
         }
-
-
-def problem_samples(output: str, keep: int = 5) -> list[str]:
-    """Return the first ``keep`` warnings and errors of a server's output, each whole."""
-    found = [line for line in output.splitlines() if "WARNING" in line or "ERROR" in line]
-    return [line[:4000] for line in found[:keep]]
 
 
 def soak(config: Config, output: Path) -> tuple[dict[str, Any], Path]:

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from bench.page import Faults, Page, apply_checked
-from bench.soak import Broadcasts
+from bench.page import Broadcasts, Faults, Page, apply_checked
 from bench.soak_report import slope_per_min
 
 ROOT = Path(__file__).resolve().parent.parent
