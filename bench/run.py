@@ -1,4 +1,4 @@
-"""Command line of the harness: ``python -m bench [--quick | --smoke]``.
+"""Command line of the harness: ``python -m bench [--quick | --smoke]`` (``soak``: the soak).
 
 One run starts daphne (``bench.settings``, ``DEBUG=False``) on 127.0.0.1,
 measures the echo, naive and ``live`` targets with the same client, and
@@ -154,6 +154,12 @@ def problem_lines(output: str, limit: int = 20) -> dict[str, int]:
             counts[text.strip()[:300]] = counts.get(text.strip()[:300], 0) + 1
     ranked = sorted(counts.items(), key=lambda item: -item[1])[:limit]
     return dict(ranked)
+
+
+def problem_samples(output: str, keep: int = 5) -> list[str]:
+    """Return the first ``keep`` warnings and errors of a server's output, each whole."""
+    found = [line for line in output.splitlines() if "WARNING" in line or "ERROR" in line]
+    return [line[:4000] for line in found[:keep]]
 
 
 class Run:
@@ -322,7 +328,11 @@ PHASES = ("roundtrip", "throughput", "http", "fanout", "memory", "redis")
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        epilog="python -m bench soak --help: the soak's options",
+    )
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
         "--quick", action="store_const", dest="mode", const="quick", help="under 2 minutes"
@@ -350,7 +360,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the harness; return 0, or 1 if a phase failed."""
+    """Run the harness (or the soak, ``bench.soak``); return 0, or 1 if a phase failed."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["soak"]:
+        from bench import soak
+
+        return soak.main(argv[1:])
     args = parse(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = only - set(PHASES)

@@ -86,13 +86,33 @@ async def fanout(request: HttpRequest, target: str) -> JsonResponse:
 
 @require_GET
 def stats(request: HttpRequest) -> JsonResponse:
-    """Collect garbage, then report RSS, live consumer instances and cache entries."""
+    """Collect garbage, then report RSS, open files, consumers, cache and layer contents."""
     gc.collect()
     consumers = sum(1 for obj in gc.get_objects() if isinstance(obj, AsyncConsumer))
     cache: Any = caches["default"]
     entries = len(cache._cache) if hasattr(cache, "_cache") else None
+    # The local-memory cache holds pickled bytes: their total is what it retains.
+    held = sum(map(len, cache._cache.values())) if hasattr(cache, "_cache") else None
+    # What the channel layer still holds in this process: channels with a queue (the
+    # in-memory layer's, or the Redis core layer's receive buffers) and group members.
+    # Read the instance's own attributes: the Redis PubSub layer proxies the others to a
+    # per-loop layer, which cannot be reached from this thread.
+    held_by_layer = vars(get_channel_layer())
+    queues = held_by_layer.get("channels", held_by_layer.get("receive_buffer"))
+    channels = len(queues) if isinstance(queues, dict) else None
+    groups = held_by_layer.get("groups")
+    members = sum(map(len, groups.values())) if isinstance(groups, dict) else None
     return JsonResponse(
-        {"pid": os.getpid(), "rss_kb": rss_kb(), "consumers": consumers, "cache_entries": entries}
+        {
+            "pid": os.getpid(),
+            "rss_kb": rss_kb(),
+            "fds": len(os.listdir("/proc/self/fd")),
+            "consumers": consumers,
+            "cache_entries": entries,
+            "cache_bytes": held,
+            "layer_channels": channels,
+            "layer_group_members": members,
+        }
     )
 
 
