@@ -89,12 +89,19 @@ if REDIS_URL:
             "BACKEND": (
                 "channels_redis.pubsub.RedisPubSubChannelLayer"
                 if layer == "pubsub"
-                else "channels_redis.core.RedisChannelLayer"
+                else "live.layers.RedisChannelLayer"
             ),
             "CONFIG": {
-                # redis-py 8 pools default to 100 connections and a 5 s read timeout,
-                # which races channels_redis's 5 s BZPOPMIN: raise both.
-                "hosts": [{"address": REDIS_URL, "max_connections": 10_000, "socket_timeout": 10}],
+                # A 5 s read timeout would race channels_redis's 5 s BZPOPMIN: raise it.
+                # The core layer's pool waits for one of 200 connections when all are busy;
+                # the PubSub layer's plain pool would refuse calls past its limit instead.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": 10_000 if layer == "pubsub" else 200,
+                        "socket_timeout": 10,
+                    }
+                ],
                 "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi"),
             },
         }

@@ -1,8 +1,12 @@
-"""Channel layers: Channels' in-memory layer with its expiry sweep amortised."""
+"""Channel layers: Channels' in-memory layer with its expiry sweep amortised, and
+channels-redis's core layer with a bounded connection pool and a prompt cancel.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
 
@@ -23,3 +27,50 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
             return
         self._swept = now
         super()._clean_expired()  # type: ignore[misc]
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    # Read the outcome of a receive nobody waits for any more, so it is not reported.
+    if not task.cancelled():
+        task.exception()
+
+
+try:
+    from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
+except ImportError:  # pragma: no cover - channels-redis is a dependency
+    BaseRedisChannelLayer = None
+
+
+if BaseRedisChannelLayer is not None:
+
+    class RedisChannelLayer(BaseRedisChannelLayer):  # type: ignore[misc]
+        """channels-redis's core layer for many sockets per process.
+
+        - Its pool waits for a free connection (``BlockingConnectionPool``, at most
+          ``max_connections``, 100 by default) instead of opening one per concurrent
+          call and keeping them all after a burst of joins or closes.
+        - ``receive`` gives up at once when cancelled: the base class's blocking pop can
+          hold a closing consumer for seconds, until the server kills it.
+        """
+
+        def create_pool(self, index: int) -> Any:
+            """Return a blocking pool for ``hosts[index]`` when it is given by address."""
+            from redis.asyncio import BlockingConnectionPool
+
+            host = dict(self.hosts[index])
+            if "address" not in host:
+                return super().create_pool(index)
+            address = host.pop("address")
+            host.setdefault("max_connections", 100)
+            host.setdefault("timeout", 20)  # seconds to wait for a free connection
+            return BlockingConnectionPool.from_url(address, **host)
+
+        async def receive(self, channel: str) -> Any:
+            """Return the next message on ``channel``; on cancel, leave the pop to finish alone."""
+            pending = asyncio.ensure_future(super().receive(channel))
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                pending.cancel()
+                pending.add_done_callback(_retrieve)
+                raise

@@ -123,7 +123,9 @@ class Server:
         return Path(self.log.name).read_text()
 
 
-def start_server(extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    extra_env: dict[str, str] | None = None, daphne_args: tuple[str, ...] = ()
+) -> Server:
     """Start daphne on a free port with the test database; wait until it answers."""
     import subprocess
     import sys
@@ -144,7 +146,17 @@ def start_server(extra_env: dict[str, str] | None = None) -> Server:
     log = tempfile.NamedTemporaryFile("w+", prefix="daphne-", suffix=".log", delete=False)  # noqa: SIM115
     root = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            *daphne_args,
+            "asgi:application",
+        ],
         cwd=root,
         env=env,
         stdout=log,
