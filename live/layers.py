@@ -29,8 +29,19 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
         super()._clean_expired()  # type: ignore[misc]
 
 
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    # Read the outcome of a receive nobody waits for any more, so it is not reported.
+#: Receives being cancelled in the background (strong references until they end).
+_ending: set[asyncio.Task[Any]] = set()
+
+
+async def _cancel_until_done(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` until it ends; read its outcome so nothing is reported.
+
+    redis-py can swallow a cancel that lands as its read times out; channels-redis's
+    pop then loops on the channel of a consumer that is gone. Cancelling again ends it.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.2)
     if not task.cancelled():
         task.exception()
 
@@ -49,8 +60,9 @@ if BaseRedisChannelLayer is not None:
         - Its pool waits for a free connection (``BlockingConnectionPool``, at most
           ``max_connections``, 100 by default) instead of opening one per concurrent
           call and keeping them all after a burst of joins or closes.
-        - ``receive`` gives up at once when cancelled: the base class's blocking pop can
-          hold a closing consumer for seconds, until the server kills it.
+        - ``receive`` gives up at once when cancelled, and the pop it was waiting on is
+          cancelled in the background until it ends: the base class can swallow the
+          cancel and hold a closing consumer until the server kills it.
         """
 
         def create_pool(self, index: int) -> Any:
@@ -71,6 +83,7 @@ if BaseRedisChannelLayer is not None:
             try:
                 return await asyncio.shield(pending)
             except asyncio.CancelledError:
-                pending.cancel()
-                pending.add_done_callback(_retrieve)
+                ending = asyncio.ensure_future(_cancel_until_done(pending))
+                _ending.add(ending)
+                ending.add_done_callback(_ending.discard)
                 raise

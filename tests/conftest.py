@@ -58,6 +58,20 @@ def other_user(django_user_model: Any) -> Any:
 
 
 @pytest.fixture
+def staff(django_user_model: Any) -> Any:
+    """A staff member who is not a superuser."""
+    return django_user_model.objects.create_user("sam", "sam@example.com", is_staff=True)
+
+
+@pytest.fixture
+def boss(django_user_model: Any) -> Any:
+    """A superuser."""
+    return django_user_model.objects.create_user(
+        "root", "root@example.com", "pw", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
 def redis_layer(settings: Any, redis_url: str) -> Iterator[str]:
     """Switch the channel layer and the cache to Redis, isolated by a fresh key prefix."""
     import uuid

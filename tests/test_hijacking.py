@@ -7,7 +7,6 @@ around ``AuthMiddlewareStack``) and against a real daphne.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from channels.testing import WebsocketCommunicator
 
 from live.testing import LiveClient, session_cookie_for
 from live.types import Frame
-from tests.conftest import Server, start_server
+from tests.conftest import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,23 +94,14 @@ async def test_without_the_session_cookie_a_staff_component_cannot_be_joined_or_
         assert "No user matches &ldquo;nobody&rdquo;." in table
 
 
-@pytest.fixture
-def server(django_db_blocker: Any) -> Iterator[Server]:
-    with django_db_blocker.unblock():
-        started = start_server()
-    yield started
-    started.process.terminate()
-    started.process.wait(timeout=10)
-
-
-def test_daphne_answers_403_to_a_foreign_origin(server: Server) -> None:
+def test_daphne_answers_403_to_a_foreign_origin(daphne_server: Server) -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
 
-    ws_url = server.url.replace("http://", "ws://") + "/ws/live/"
+    ws_url = daphne_server.url.replace("http://", "ws://") + "/ws/live/"
     with pytest.raises(InvalidStatus) as refused:
         connect(ws_url, additional_headers={"Origin": "http://evil.example"}, open_timeout=10)
     assert refused.value.response.status_code == 403
-    with connect(ws_url, additional_headers={"Origin": server.url}, open_timeout=10) as ws:
+    with connect(ws_url, additional_headers={"Origin": daphne_server.url}, open_timeout=10) as ws:
         ws.send(json.dumps({"type": "ping"}))
         assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}

@@ -24,7 +24,7 @@ import live
 from live import protocol, registry, tokens
 from live.testing import LiveClient, LiveView
 from live.types import Frame
-from tests.conftest import Server, start_server
+from tests.conftest import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -803,21 +803,12 @@ async def test_a_join_flood_stops_at_the_limit(settings: Any) -> None:
 # A real daphne in front -----------------------------------------------------------------
 
 
-@pytest.fixture
-def server(django_db_blocker: Any) -> Iterator[Server]:
-    with django_db_blocker.unblock():
-        started = start_server()
-    yield started
-    started.process.terminate()
-    started.process.wait(timeout=10)
-
-
-def test_daphne_refuses_big_frames_and_drops_giant_ones(server: Server) -> None:
+def test_daphne_refuses_big_frames_and_drops_giant_ones(daphne_server: Server) -> None:
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    ws_url = server.url.replace("http://", "ws://") + "/ws/live/"
-    with connect(ws_url, additional_headers={"Origin": server.url}, open_timeout=10) as ws:
+    ws_url = daphne_server.url.replace("http://", "ws://") + "/ws/live/"
+    with connect(ws_url, additional_headers={"Origin": daphne_server.url}, open_timeout=10) as ws:
         raw = json.dumps({"type": "ping", "x": "\u00e9" * 40000}, ensure_ascii=False)
         ws.send(raw)
         assert json.loads(ws.recv(timeout=10)) == {
@@ -837,7 +828,7 @@ def test_daphne_refuses_big_frames_and_drops_giant_ones(server: Server) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             send_giant()
         assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
-    with connect(ws_url, additional_headers={"Origin": server.url}, open_timeout=10) as ws:
+    with connect(ws_url, additional_headers={"Origin": daphne_server.url}, open_timeout=10) as ws:
         ws.send(json.dumps({"type": "ping"}))
         assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}
 

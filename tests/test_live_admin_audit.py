@@ -22,11 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 User = get_user_model()
 
 
-@pytest.fixture
-def staff(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("sam", "sam@example.com", is_staff=True)
-
-
 def trail(**filters: Any) -> list[tuple[str, str, str, Any]]:
     """Return ``(action, actor_name, target, detail)`` of the matching entries, oldest first."""
     return [

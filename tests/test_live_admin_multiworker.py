@@ -25,18 +25,6 @@ User = get_user_model()
 
 
 @pytest.fixture
-def staff(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("sam", "sam@example.com", is_staff=True)
-
-
-@pytest.fixture
-def boss(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
-        "root", "root@example.com", is_staff=True, is_superuser=True
-    )
-
-
-@pytest.fixture
 def target(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("alice", "alice@example.com")
 

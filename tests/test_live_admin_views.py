@@ -21,21 +21,9 @@ User = get_user_model()
 
 
 @pytest.fixture
-def staff(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("sam", "sam@example.com", is_staff=True)
-
-
-@pytest.fixture
 def user(django_user_model: Any) -> Any:
     """A customer: logged in, not staff (no password: hashing one is slow)."""
     return django_user_model.objects.create_user("alice", "alice@example.com")
-
-
-@pytest.fixture
-def boss(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
-        "root", "root@example.com", is_staff=True, is_superuser=True
-    )
 
 
 def client_for(user: Any) -> Client:

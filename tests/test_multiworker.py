@@ -64,18 +64,6 @@ def status_of(tab: Tab, pk: int) -> str:
     return row.group(1)
 
 
-@pytest.fixture
-def staff(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("sam", "sam@example.com", is_staff=True)
-
-
-@pytest.fixture
-def boss(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
-        "root", "root@example.com", "pw", is_staff=True, is_superuser=True
-    )
-
-
 def test_audit_entries_made_on_one_worker_reach_staff_on_the_other(
     workers: list[Server], staff: Any, boss: Any, user: Any
 ) -> None:
