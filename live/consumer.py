@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar, TypeVar, cast
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -376,13 +377,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     # Channel-layer messages ------------------------------------------------------
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Route a message; one without a handler is logged instead of killing the socket."""
-        try:
-            await super().dispatch(message)
-        except ValueError as exc:
-            if "No handler for message type" not in str(exc):
-                raise
+        """Route a message; one without a handler is logged instead of killing the socket.
+
+        Channels' own dispatch first hops to the sync thread to close old database
+        connections, for every message; here code that uses the database runs
+        through ``database_sync_to_async``, which closes them itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
             logger.warning("live: no handler for message type %r", message.get("type"))
+            return
+        await handler(message)
 
     async def live_broadcast(self, message: dict[str, Any]) -> None:
         """Called for each ``live.broadcast(...)``; apply it to every following component."""

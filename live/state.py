@@ -7,7 +7,7 @@ answered, so a reconnect to any worker resumes from the last acknowledged state.
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import BaseCache, caches
@@ -16,6 +16,8 @@ from live import conf
 from live.types import Params
 
 KEY_PREFIX = "live:s:"
+#: HTML shorter than this is stored as is: compressing it saves less than it costs.
+COMPRESS_FROM = 512
 
 
 @dataclass
@@ -40,9 +42,12 @@ def cache() -> BaseCache:
 
 def save(component_id: str, snapshot: Snapshot) -> None:
     """Persist ``snapshot`` for ``component_id``."""
-    record = asdict(snapshot)
-    # The HTML is most of a snapshot and compresses about 6:1.
-    record["html"] = zlib.compress(snapshot.html.encode(), 1)
+    # A shallow record: the cache pickles it at once, a deep copy first only costs time.
+    record = dict(vars(snapshot))
+    html = snapshot.html
+    if len(html) >= COMPRESS_FROM:
+        # The HTML is most of a snapshot and compresses about 6:1.
+        record["html"] = zlib.compress(html.encode(), 1)
     cache().set(KEY_PREFIX + component_id, record, conf.get("STATE_TTL"))
 
 
