@@ -29,6 +29,8 @@ _SMALL = 48
 _GAP = 12
 # Up to this many changed lines, each is trimmed to its changed middle.
 _FINE_LINES = 24
+# Lines added or removed and at most this many new characters: one op.
+_FEW_CHARS = 1024
 # Above this many line pairs, matching lines with difflib costs more than it saves.
 _MAX_LINE_PAIRS = 40_000
 # Above this many token pairs in one changed line, a token diff costs more than it saves.
@@ -76,6 +78,25 @@ def common_ends(a: str, b: str) -> tuple[int, int]:
         return prefix, n - (tail.bit_length() + 7) // 8
     prefix = common_prefix(a, b)
     return prefix, common_suffix(a, b, min(len(a), len(b)) - prefix)
+
+
+def _head(a: str, b: str) -> int:
+    """Return the length of the common prefix of ``a`` and ``b`` (see ``common_ends``)."""
+    if a.isascii() and b.isascii():
+        n = min(len(a), len(b))
+        head = int.from_bytes(a[:n].encode(), "big") ^ int.from_bytes(b[:n].encode(), "big")
+        return n - (head.bit_length() + 7) // 8
+    return common_prefix(a, b)
+
+
+def _tail(a: str, b: str) -> int:
+    """Return the length of the common suffix of ``a`` and ``b`` (see ``common_ends``)."""
+    n = min(len(a), len(b))
+    if a.isascii() and b.isascii():
+        x, y = a[len(a) - n :].encode(), b[len(b) - n :].encode()
+        tail = int.from_bytes(x, "little") ^ int.from_bytes(y, "little")
+        return n - (tail.bit_length() + 7) // 8
+    return common_suffix(a, b, n)
 
 
 def utf16_len(text: str) -> int:
@@ -127,7 +148,7 @@ def _middle_spans(a: str, b: str) -> list[Span]:
         for k in changed:
             _refine_line(a, b, la[k], lb[k], pa[k], pb[k], spans)
         return spans
-    spans = _line_runs(a, b, pa, pb, changed)
+    spans = _line_runs(la, lb, pa, pb, changed)
     if _inserted(spans) * 2 <= len(b) or len(la) * len(lb) > _MAX_LINE_PAIRS:
         return spans
     # Most of it changed: maybe lines moved (an entry added on top, the last one dropped).
@@ -137,7 +158,9 @@ def _middle_spans(a: str, b: str) -> list[Span]:
 
 def _matched_spans(a: str, b: str, la: list[str], lb: list[str]) -> list[Span]:
     """Return the spans between ``a`` and ``b`` with lines matched by ``difflib``, if cheap."""
-    if len(la) * len(lb) > _MAX_LINE_PAIRS:
+    if len(la) * len(lb) > _MAX_LINE_PAIRS or len(b) <= _FEW_CHARS:
+        # Few new characters: matching could save at most those (difflib's work grows
+        # with the old lines; with few old lines and many new ones it stays cheap).
         return [(0, len(a), 0, len(b))]
     spans: list[Span] = []
     pa, pb = _positions(la), _positions(lb)
@@ -152,18 +175,33 @@ def _matched_spans(a: str, b: str, la: list[str], lb: list[str]) -> list[Span]:
     return spans
 
 
-def _line_runs(a: str, b: str, pa: list[int], pb: list[int], changed: list[int]) -> list[Span]:
-    """Return one span per run of consecutive ``changed`` lines, less the run's common ends.
+def _line_runs(
+    la: list[str], lb: list[str], pa: list[int], pb: list[int], changed: list[int]
+) -> list[Span]:
+    """Return one span per run of ``changed`` lines, less the run's common ends.
 
     Used when many lines changed (new search results): a few operations per
-    run, where trimming each line on its own would cost several per line.
+    run, where trimming every line on its own would cost several per line.
+    The common ends are looked for in the run's first and last lines only.
     """
     spans: list[Span] = []
     first = last = changed[0]
     for index in [*changed[1:], -1]:
         if index != last + 1:
-            a0, a1, b0, b1 = pa[first], pa[last + 1], pb[first], pb[last + 1]
-            _trim(a[a0:a1], b[b0:b1], a0, b0, spans)
+            if first == last:
+                prefix, suffix = common_ends(la[first], lb[first])
+            else:
+                prefix = _head(la[first], lb[first])
+                suffix = _tail(la[last], lb[last])
+            _add(
+                spans,
+                (
+                    pa[first] + prefix,
+                    pa[last + 1] - suffix,
+                    pb[first] + prefix,
+                    pb[last + 1] - suffix,
+                ),
+            )
             first = index
         last = index
     return spans
