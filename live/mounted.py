@@ -35,6 +35,20 @@ def dumps_state(value: dict[str, Any]) -> str:
 class Mounted:
     """Internal: a component instance together with what the client last received."""
 
+    # Thousands are held at once, one per open component: no per-instance dict.
+    __slots__ = (
+        "_html",
+        "bound_to",
+        "children",
+        "client_key",
+        "component",
+        "groups_changed",
+        "ref",
+        "seqs",
+        "state_json",
+        "version",
+    )
+
     def __init__(
         self,
         component: Component,
@@ -58,6 +72,15 @@ class Mounted:
         self.groups_changed = False
         #: Slotted children mounted with this component's first render.
         self.children: list[Mounted] = []
+
+    @property
+    def html(self) -> str:
+        """The HTML the client holds at ``version`` (kept packed: idle sockets hold many)."""
+        return state.unpack(self._html)
+
+    @html.setter
+    def html(self, html: str) -> None:
+        self._html = state.pack(html)
 
     @property
     def component_id(self) -> str:
@@ -185,13 +208,13 @@ class Mounted:
             bound_to=self.bound_to,
         )
 
-    def full_frame(self, ref: int | None = None) -> Frame:
-        """Return a frame with the whole inner HTML and a fresh token."""
+    def full_frame(self, ref: int | None = None, html: str | None = None) -> Frame:
+        """Return a frame with the whole inner HTML and a fresh token (``html`` if at hand)."""
         frame: Frame = {
             protocol.KEY_TYPE: protocol.FULL,
             protocol.KEY_ID: self.component_id,
             protocol.KEY_VERSION: self.version,
-            protocol.KEY_HTML: self.html,
+            protocol.KEY_HTML: self.html if html is None else html,
             protocol.KEY_TOKEN: self.token(),
         }
         if ref is not None:
@@ -295,22 +318,24 @@ class Mounted:
         if ref is not None:
             self.ref = ref
         self.sync_subscriptions()
-        if html == self.html:
+        old = self.html
+        if html == old:
             self.state_json = state_json
             self.save()
             return self.ack_frame(ref)
-        return self.advance(html, state_json, ref)
+        return self.advance(html, state_json, ref, old)
 
-    def advance(self, html: str, state_json: str, ref: int | None) -> Frame:
+    def advance(self, html: str, state_json: str, ref: int | None, old: str | None = None) -> Frame:
         """Make ``html`` the next version, save the snapshot and return the cheaper frame."""
-        old = self.html
+        if old is None:
+            old = self.html
         self.html = html
         self.state_json = state_json
         self.version += 1
         self.save()
         ops = diff.diff(old, html)
         if diff.ops_size(ops) >= len(html):
-            return self.full_frame(ref)
+            return self.full_frame(ref, html)
         frame: Frame = {
             protocol.KEY_TYPE: protocol.DIFF,
             protocol.KEY_ID: self.component_id,
@@ -411,8 +436,19 @@ class Mounted:
         )
 
     def save(self) -> None:
-        """Write the snapshot to the state store."""
-        state.save(self.component_id, self.snapshot())
+        """Write the snapshot to the state store (with the HTML as packed already)."""
+        state.save(
+            self.component_id,
+            state.Snapshot(
+                name=self.component.name,
+                params=self.component.params,
+                state_json=self.state_json,
+                version=self.version,
+                html=self._html,
+                seqs=self.seqs,
+                ref=self.ref,
+            ),
+        )
 
 
 def url_for(name: str) -> str | None:

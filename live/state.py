@@ -28,7 +28,8 @@ class Snapshot:
     params: Params
     state_json: str
     version: int
-    html: str
+    # The HTML, or as ``pack`` returned it.
+    html: str | bytes
     # Broadcast position per followed group: [epoch, last applied seq].
     seqs: dict[str, list[Any]] = field(default_factory=dict)
     # Highest client event ref applied, so a resent event is not applied twice.
@@ -40,14 +41,25 @@ def cache() -> BaseCache:
     return caches[conf.get("CACHE")]
 
 
+def pack(html: str) -> str | bytes:
+    """Return ``html`` compressed when it is long enough for that to pay (see ``unpack``)."""
+    if len(html) < COMPRESS_FROM:
+        return html
+    # The HTML is most of a snapshot and compresses about 6:1.
+    return zlib.compress(html.encode(), 1)
+
+
+def unpack(packed: str | bytes) -> str:
+    """Return the HTML that ``pack`` returned ``packed`` for."""
+    return packed if isinstance(packed, str) else zlib.decompress(packed).decode()
+
+
 def save(component_id: str, snapshot: Snapshot) -> None:
     """Persist ``snapshot`` for ``component_id``."""
     # A shallow record: the cache pickles it at once, a deep copy first only costs time.
     record = dict(vars(snapshot))
-    html = snapshot.html
-    if len(html) >= COMPRESS_FROM:
-        # The HTML is most of a snapshot and compresses about 6:1.
-        record["html"] = zlib.compress(html.encode(), 1)
+    if isinstance(snapshot.html, str):
+        record["html"] = pack(snapshot.html)
     cache().set(KEY_PREFIX + component_id, record, conf.get("STATE_TTL"))
 
 
@@ -57,7 +69,7 @@ def load(component_id: str) -> Snapshot | None:
     if not isinstance(raw, dict):
         return None
     if isinstance(raw.get("html"), bytes):
-        raw["html"] = zlib.decompress(raw["html"]).decode()
+        raw["html"] = unpack(raw["html"])
     try:
         return Snapshot(**raw)
     except TypeError:

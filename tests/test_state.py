@@ -1,0 +1,68 @@
+"""The state store: snapshots round-trip, long HTML is kept and stored compressed."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import pytest
+
+import live
+from live import state
+from live.mounted import Mounted
+
+LONG = "<ul>" + "".join(f"<li>row {i}</li>" for i in range(100)) + "</ul>"
+
+
+@pytest.mark.parametrize(
+    ("html", "packed_type"),
+    [
+        pytest.param("<p>short</p>", str, id="short-as-is"),
+        pytest.param(LONG, bytes, id="long-compressed"),
+        pytest.param("é😀" * 400, bytes, id="unicode"),
+    ],
+)
+def test_pack_round_trips(html: str, packed_type: type) -> None:
+    packed = state.pack(html)
+    assert isinstance(packed, packed_type)
+    assert state.unpack(packed) == html
+
+
+def test_save_stores_compressed_html_and_load_returns_text() -> None:
+    snapshot = state.Snapshot(name="x", params={"a": 1}, state_json="{}", version=3, html=LONG)
+    state.save("lv0", snapshot)
+    raw: Any = state.cache().get(state.KEY_PREFIX + "lv0")
+    assert raw["html"] == zlib.compress(LONG.encode(), 1)
+    assert state.load("lv0") == snapshot
+
+
+def test_packed_snapshot_is_stored_as_is() -> None:
+    packed = state.pack(LONG)
+    state.save("lv0", state.Snapshot(name="x", params={}, state_json="{}", version=1, html=packed))
+    loaded = state.load("lv0")
+    assert loaded is not None
+    assert loaded.html == LONG
+
+
+class Rows(live.Component):
+    name = "test_state_rows"
+    renderer = live.MockRenderer(lambda ctx: "<ul>" + "<li>x</li>" * ctx["n"] + "</ul>")
+
+    def mount(self) -> None:
+        self.state = {"n": 100}
+
+    def on_more(self) -> None:
+        self.state["n"] += 1
+
+
+def test_mounted_keeps_long_html_packed_and_saves_it() -> None:
+    mounted = Mounted.mount(Rows, params={}, user=None, bound_to="b")
+    assert isinstance(mounted._html, bytes)
+    assert mounted.html == "<ul>" + "<li>x</li>" * 100 + "</ul>"
+    frame = mounted.handle_event("more", {}, 1)
+    # The common prefix runs into the closing tag: the new row is inserted one character on.
+    assert frame["ops"] == [[1005, 0, "li>x</li><"]]
+    loaded = state.load(mounted.component_id)
+    assert loaded is not None
+    assert loaded.html == mounted.html == "<ul>" + "<li>x</li>" * 101 + "</ul>"
+    assert loaded.version == mounted.version == 2
