@@ -14,7 +14,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from live import conf, protocol, ratelimit, registry, revocation, tokens
+from live import conf, protocol, ratelimit, registry, revocation, state, tokens
 from live.catchup import Entry
 from live.exceptions import (
     FrameTooLarge,
@@ -410,6 +410,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                         partial(self._apply_and_commit, mounted, entry), mounted
                     )
                     if frame is not None:
+                        # Saved with the other sockets' snapshots, before the frame goes.
+                        await state.flushed()
                         await self.refollow(mounted)
                         if frame[protocol.KEY_TYPE] != protocol.ACK:
                             await self.send_frame(frame)
@@ -426,7 +428,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     @staticmethod
     def _apply_and_commit(mounted: Mounted, entry: Entry) -> Frame | None:
-        return mounted.commit(None) if mounted.apply_broadcast(entry) else None
+        with state.deferred():
+            return mounted.commit(None) if mounted.apply_broadcast(entry) else None
 
     async def live_revoke(self, message: dict[str, Any]) -> None:
         """Called when the user logged out or their roles changed: re-check everything."""

@@ -186,7 +186,7 @@ class Mounted:
         mounted = cls(
             component,
             version=snapshot.version,
-            html=snapshot.html,
+            html=state.unpack(snapshot.html),
             seqs=snapshot.seqs,
             ref=snapshot.ref,
             bound_to=bound_to,

@@ -66,3 +66,49 @@ def test_mounted_keeps_long_html_packed_and_saves_it() -> None:
     assert loaded is not None
     assert loaded.html == mounted.html == "<ul>" + "<li>x</li>" * 101 + "</ul>"
     assert loaded.version == mounted.version == 2
+
+
+def _snapshot(version: int) -> state.Snapshot:
+    return state.Snapshot(name="x", params={}, state_json="{}", version=version, html="<p></p>")
+
+
+async def test_deferred_saves_are_written_together_before_flushed_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writes: list[list[str]] = []
+    store = state.cache()
+    set_many = store.set_many
+
+    def spy(records: dict[str, Any], timeout: Any = None) -> list[str]:
+        writes.append(sorted(records))
+        return set_many(records, timeout)
+
+    monkeypatch.setattr(store, "set_many", spy)
+    with state.deferred():
+        state.save("lv1", _snapshot(1))
+        state.save("lv2", _snapshot(2))
+    assert state.load("lv1") is None
+    await state.flushed()
+    assert writes == [[state.KEY_PREFIX + "lv1", state.KEY_PREFIX + "lv2"]]
+    loaded = state.load("lv2")
+    assert loaded is not None
+    assert loaded.version == 2
+    await state.flushed()  # Nothing queued: returns at once.
+    assert len(writes) == 1
+
+
+async def test_flushed_raises_when_the_write_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(records: dict[str, Any], timeout: Any = None) -> None:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(state.cache(), "set_many", fail)
+    with state.deferred():
+        state.save("lv1", _snapshot(1))
+    with pytest.raises(ConnectionError, match="cache down"):
+        await state.flushed()
+
+
+def test_deferred_without_a_running_loop_writes_at_once() -> None:
+    with state.deferred():
+        state.save("lv1", _snapshot(1))
+    assert state.load("lv1") == _snapshot(1)
