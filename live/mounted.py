@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from typing import Any
 
 from django.core import signing
@@ -27,6 +28,11 @@ logger = logging.getLogger("live")
 STATE_SALT = "live.state"
 
 
+#: The components that changed last, which keep their HTML as text too: the next
+#: event of a busy component skips unpacking it, and idle ones stay packed.
+_recent: deque[Mounted] = deque(maxlen=64)
+
+
 def dumps_state(value: dict[str, Any]) -> str:
     """Serialise a component state; dates, decimals and UUIDs become strings."""
     return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True)
@@ -38,6 +44,7 @@ class Mounted:
     # Thousands are held at once, one per open component: no per-instance dict.
     __slots__ = (
         "_html",
+        "_text",
         "bound_to",
         "children",
         "client_key",
@@ -48,6 +55,9 @@ class Mounted:
         "state_json",
         "version",
     )
+    _html: str | bytes
+    # The same HTML as text, while among the recently changed (see ``keep_text``).
+    _text: str | None
 
     def __init__(
         self,
@@ -76,11 +86,21 @@ class Mounted:
     @property
     def html(self) -> str:
         """The HTML the client holds at ``version`` (kept packed: idle sockets hold many)."""
-        return state.unpack(self._html)
+        return self._text if self._text is not None else state.unpack(self._html)
 
     @html.setter
     def html(self, html: str) -> None:
         self._html = state.pack(html)
+        self._text = None
+
+    def keep_text(self, html: str) -> None:
+        """Also keep ``html`` as text while this component is among the recently changed."""
+        if isinstance(self._html, str):
+            return
+        if len(_recent) == _recent.maxlen:
+            _recent[0]._text = None
+        self._text = html
+        _recent.append(self)
 
     @property
     def component_id(self) -> str:
@@ -330,6 +350,7 @@ class Mounted:
         if old is None:
             old = self.html
         self.html = html
+        self.keep_text(html)
         self.state_json = state_json
         self.version += 1
         self.save()

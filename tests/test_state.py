@@ -112,3 +112,15 @@ def test_deferred_without_a_running_loop_writes_at_once() -> None:
     with state.deferred():
         state.save("lv1", _snapshot(1))
     assert state.load("lv1") == _snapshot(1)
+
+
+def test_recently_changed_components_keep_text_until_others_change() -> None:
+    first = Mounted.mount(Rows, params={}, user=None, bound_to="b")
+    first.handle_event("more", {}, 1)
+    assert first._text == first.html == state.unpack(first._html)
+    others = [Mounted.mount(Rows, params={}, user=None, bound_to="b") for _ in range(64)]
+    for other in others:
+        other.handle_event("more", {}, 1)
+    assert first._text is None
+    assert first.html == "<ul>" + "<li>x</li>" * 101 + "</ul>"
+    assert others[-1]._text == others[-1].html
