@@ -21,6 +21,8 @@ from live.types import Op
 
 Span = tuple[int, int, int, int]
 
+# Runs of changed lines in a mask of one byte per line.
+_RUNS = re.compile(b"\x01+")
 # Tokens for refining one long changed line: tags, and text runs split on whitespace.
 _TOKEN = re.compile(r"<[^>]*>|[^<\s]+|\s+|<", re.DOTALL)
 # Below this many characters of changed middle, one op is already small.
@@ -140,15 +142,16 @@ def _middle_spans(a: str, b: str) -> list[Span]:
     if len(la) != len(lb):
         return _matched_spans(a, b, la, lb)
     # Same shape (a toggle, a new page of search results): lines stay in place.
-    changed = list(compress(range(len(la)), map(ne, la, lb)))
+    # One byte per line, 1 where it changed, so runs of changed lines are found in C.
+    mask = bytes(map(ne, la, lb))
     pa = list(accumulate(map(len, la), initial=0))
     pb = list(accumulate(map(len, lb), initial=0))
     spans: list[Span] = []
-    if len(changed) <= _FINE_LINES:
-        for k in changed:
+    if mask.count(1) <= _FINE_LINES:
+        for k in compress(range(len(la)), mask):
             _refine_line(a, b, la[k], lb[k], pa[k], pb[k], spans)
         return spans
-    spans = _line_runs(la, lb, pa, pb, changed)
+    spans = _line_runs(la, lb, pa, pb, mask)
     if _inserted(spans) * 2 <= len(b) or len(la) * len(lb) > _MAX_LINE_PAIRS:
         return spans
     # Most of it changed: maybe lines moved (an entry added on top, the last one dropped).
@@ -176,34 +179,24 @@ def _matched_spans(a: str, b: str, la: list[str], lb: list[str]) -> list[Span]:
 
 
 def _line_runs(
-    la: list[str], lb: list[str], pa: list[int], pb: list[int], changed: list[int]
+    la: list[str], lb: list[str], pa: list[int], pb: list[int], mask: bytes
 ) -> list[Span]:
-    """Return one span per run of ``changed`` lines, less the run's common ends.
+    """Return one span per run of changed lines (1 in ``mask``), less the run's common ends.
 
     Used when many lines changed (new search results): a few operations per
     run, where trimming every line on its own would cost several per line.
     The common ends are looked for in the run's first and last lines only.
     """
     spans: list[Span] = []
-    first = last = changed[0]
-    for index in [*changed[1:], -1]:
-        if index != last + 1:
-            if first == last:
-                prefix, suffix = common_ends(la[first], lb[first])
-            else:
-                prefix = _head(la[first], lb[first])
-                suffix = _tail(la[last], lb[last])
-            _add(
-                spans,
-                (
-                    pa[first] + prefix,
-                    pa[last + 1] - suffix,
-                    pb[first] + prefix,
-                    pb[last + 1] - suffix,
-                ),
-            )
-            first = index
-        last = index
+    for run in _RUNS.finditer(mask):
+        first, end = run.span()
+        last = end - 1
+        if first == last:
+            prefix, suffix = common_ends(la[first], lb[first])
+        else:
+            prefix = _head(la[first], lb[first])
+            suffix = _tail(la[last], lb[last])
+        _add(spans, (pa[first] + prefix, pa[end] - suffix, pb[first] + prefix, pb[end] - suffix))
     return spans
 
 

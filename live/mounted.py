@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import deque
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.core import signing
@@ -28,9 +29,11 @@ logger = logging.getLogger("live")
 STATE_SALT = "live.state"
 
 
-#: The components that changed last, which keep their HTML as text too: the next
-#: event of a busy component skips unpacking it, and idle ones stay packed.
-_recent: deque[Mounted] = deque(maxlen=64)
+#: How many of the components that changed last keep their HTML as text too: the
+#: next event of a busy component skips unpacking it, and idle ones stay packed.
+RECENT_TEXTS = 64
+_recent: OrderedDict[int, Mounted] = OrderedDict()
+_recent_lock = threading.Lock()
 
 
 def dumps_state(value: dict[str, Any]) -> str:
@@ -97,10 +100,12 @@ class Mounted:
         """Also keep ``html`` as text while this component is among the recently changed."""
         if isinstance(self._html, str):
             return
-        if len(_recent) == _recent.maxlen:
-            _recent[0]._text = None
         self._text = html
-        _recent.append(self)
+        with _recent_lock:
+            _recent[id(self)] = self
+            _recent.move_to_end(id(self))
+            if len(_recent) > RECENT_TEXTS:
+                _recent.popitem(last=False)[1]._text = None
 
     @property
     def component_id(self) -> str:

@@ -124,3 +124,13 @@ def test_recently_changed_components_keep_text_until_others_change() -> None:
     assert first._text is None
     assert first.html == "<ul>" + "<li>x</li>" * 101 + "</ul>"
     assert others[-1]._text == others[-1].html
+
+
+def test_a_component_changing_often_keeps_its_text() -> None:
+    busy = Mounted.mount(Rows, params={}, user=None, bound_to="b")
+    others = [Mounted.mount(Rows, params={}, user=None, bound_to="b") for _ in range(20)]
+    for ref in range(1, 6):
+        busy.handle_event("more", {}, ref)
+        for other in others:
+            other.handle_event("more", {}, ref)
+    assert busy._text == busy.html == "<ul>" + "<li>x</li>" * 105 + "</ul>"
