@@ -21,7 +21,8 @@ from live.types import Op
 
 Span = tuple[int, int, int, int]
 
-# Runs of changed lines in a mask of one byte per line.
+# Runs of changed lines in a mask of one byte per line; runs this close are one.
+_RUN_GAP = 24
 _RUNS = re.compile(b"\x01+")
 # Tokens for refining one long changed line: tags, and text runs split on whitespace.
 _TOKEN = re.compile(r"<[^>]*>|[^<\s]+|\s+|<", re.DOTALL)
@@ -84,9 +85,10 @@ def common_ends(a: str, b: str) -> tuple[int, int]:
 
 def _head(a: str, b: str) -> int:
     """Return the length of the common prefix of ``a`` and ``b`` (see ``common_ends``)."""
-    if a.isascii() and b.isascii():
-        n = min(len(a), len(b))
-        head = int.from_bytes(a[:n].encode(), "big") ^ int.from_bytes(b[:n].encode(), "big")
+    n = min(len(a), len(b))
+    x, y = a[:n], b[:n]
+    if x.isascii() and y.isascii():
+        head = int.from_bytes(x.encode(), "big") ^ int.from_bytes(y.encode(), "big")
         return n - (head.bit_length() + 7) // 8
     return common_prefix(a, b)
 
@@ -94,9 +96,9 @@ def _head(a: str, b: str) -> int:
 def _tail(a: str, b: str) -> int:
     """Return the length of the common suffix of ``a`` and ``b`` (see ``common_ends``)."""
     n = min(len(a), len(b))
-    if a.isascii() and b.isascii():
-        x, y = a[len(a) - n :].encode(), b[len(b) - n :].encode()
-        tail = int.from_bytes(x, "little") ^ int.from_bytes(y, "little")
+    x, y = a[len(a) - n :], b[len(b) - n :]
+    if x.isascii() and y.isascii():
+        tail = int.from_bytes(x.encode(), "little") ^ int.from_bytes(y.encode(), "little")
         return n - (tail.bit_length() + 7) // 8
     return common_suffix(a, b, n)
 
@@ -151,7 +153,11 @@ def _middle_spans(a: str, b: str) -> list[Span]:
         for k in compress(range(len(la)), mask):
             _refine_line(a, b, la[k], lb[k], pa[k], pb[k], spans)
         return spans
-    spans = _line_runs(la, lb, pa, pb, mask)
+    spans = _line_runs(la, lb, pa, pb, mask, _RUN_GAP)
+    if _inserted(spans) * 4 <= len(b) * 3:
+        return spans
+    # Joined runs left most of it in: each run on its own, then maybe matched lines.
+    spans = min(spans, _line_runs(la, lb, pa, pb, mask, 0), key=_inserted)
     if _inserted(spans) * 2 <= len(b) or len(la) * len(lb) > _MAX_LINE_PAIRS:
         return spans
     # Most of it changed: maybe lines moved (an entry added on top, the last one dropped).
@@ -179,24 +185,32 @@ def _matched_spans(a: str, b: str, la: list[str], lb: list[str]) -> list[Span]:
 
 
 def _line_runs(
-    la: list[str], lb: list[str], pa: list[int], pb: list[int], mask: bytes
+    la: list[str], lb: list[str], pa: list[int], pb: list[int], mask: bytes, gap: int
 ) -> list[Span]:
     """Return one span per run of changed lines (1 in ``mask``), less the run's common ends.
 
     Used when many lines changed (new search results): a few operations per
     run, where trimming every line on its own would cost several per line.
-    The common ends are looked for in the run's first and last lines only.
+    Runs at most ``gap`` characters apart are one (a closing tag between two
+    rows), and the common ends are looked for in the first and last lines of
+    a run only.
     """
     spans: list[Span] = []
-    for run in _RUNS.finditer(mask):
-        first, end = run.span()
-        last = end - 1
-        if first == last:
-            prefix, suffix = common_ends(la[first], lb[first])
+    runs = [run.span() for run in _RUNS.finditer(mask)]
+    runs.append((len(mask) + 1, 0))  # Ends the last run.
+    first, end = runs[0]
+    for start, stop in runs[1:]:
+        if start <= len(mask) and pa[start] - pa[end] <= gap:
+            end = stop
+            continue
+        x, y = la[first], lb[first]
+        if end - first == 1:
+            prefix, suffix = common_ends(x, y)
         else:
-            prefix = _head(la[first], lb[first])
-            suffix = _tail(la[last], lb[last])
+            prefix = _head(x, y)
+            suffix = _tail(la[end - 1], lb[end - 1])
         _add(spans, (pa[first] + prefix, pa[end] - suffix, pb[first] + prefix, pb[end] - suffix))
+        first, end = start, stop
     return spans
 
 
