@@ -12,6 +12,7 @@ matched by ``difflib``, and only up to a size where that stays cheap.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from itertools import accumulate, compress
@@ -172,16 +173,46 @@ def _matched_spans(a: str, b: str, la: list[str], lb: list[str]) -> list[Span]:
         # with the old lines; with few old lines and many new ones it stays cheap).
         return [(0, len(a), 0, len(b))]
     spans: list[Span] = []
-    pa, pb = _positions(la), _positions(lb)
-    matcher = difflib.SequenceMatcher(None, la, lb, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
+    pa = list(accumulate(map(len, la), initial=0))
+    pb = list(accumulate(map(len, lb), initial=0))
+    for _, i1, i2, j1, j2 in _line_opcodes(la, lb):
         if i2 - i1 == j2 - j1 and i2 - i1 <= _FINE_LINES:
             _pair_lines(a, b, la[i1:i2], lb[j1:j2], pa[i1], pb[j1], spans)
         else:
             _refine(a, b, pa[i1], pa[i2], pb[j1], pb[j2], spans)
     return spans
+
+
+def _line_opcodes(la: list[str], lb: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """Return opcodes (as ``difflib``'s, without ``equal``) from lines ``la`` to ``lb``.
+
+    With few lines on one side, each of them is matched in order to the next
+    equal line of the other side: a line index, no quadratic search.
+    """
+    if min(len(la), len(lb)) > _FINE_LINES:
+        matcher = difflib.SequenceMatcher(None, la, lb, autojunk=False)
+        return [code for code in matcher.get_opcodes() if code[0] != "equal"]
+    short, long = (la, lb) if len(la) <= len(lb) else (lb, la)
+    where: dict[str, list[int]] = {}
+    for index, line in enumerate(long):
+        where.setdefault(line, []).append(index)
+    pairs = []
+    after = -1
+    for index, line in enumerate(short):
+        found = where.get(line)
+        if found:
+            at = bisect.bisect_right(found, after)
+            if at < len(found):
+                after = found[at]
+                pairs.append((index, after) if short is la else (after, index))
+    codes = []
+    i = j = 0
+    for i1, j1 in [*pairs, (len(la), len(lb))]:
+        if i < i1 or j < j1:
+            tag = "replace" if i < i1 and j < j1 else ("delete" if i < i1 else "insert")
+            codes.append((tag, i, i1, j, j1))
+        i, j = i1 + 1, j1 + 1
+    return codes
 
 
 def _line_runs(
@@ -244,6 +275,10 @@ def _refine(a: str, b: str, a0: int, a1: int, b0: int, b1: int, spans: list[Span
     suffix = common_suffix(x, y, min(len(x), len(y)) - prefix)
     x_end, y_end = len(x) - suffix, len(y) - suffix
     if x_end - prefix + y_end - prefix <= 4 * _SMALL or prefix in (x_end, y_end):
+        _add(spans, (a0 + prefix, a0 + x_end, b0 + prefix, b0 + y_end))
+        return
+    if min(x_end, y_end) - prefix < (max(x_end, y_end) - prefix) // 8:
+        # One side is far smaller: finer work would save at most its few characters.
         _add(spans, (a0 + prefix, a0 + x_end, b0 + prefix, b0 + y_end))
         return
     a0, b0 = a0 + prefix, b0 + prefix

@@ -142,3 +142,18 @@ def test_one_long_line_is_compared_tag_by_tag() -> None:
         [old.index("<td>5<") + 4, 1, "6"],
         [old.index("<td>150<") + 6, 1, "1"],
     ]
+
+
+def test_few_old_lines_among_many_new_ones_are_kept() -> None:
+    # An empty result ("no match") replaced by a page of rows: the lines around stay.
+    old = "<table>\n<tr><td>No user matches.</td></tr>\n</table>\n<nav>1 of 1</nav>\n"
+    rows = "".join(f"<tr><td>user {i}</td></tr>\n" for i in range(60))
+    new = f"<table>\n{rows}</table>\n<nav>1 of 2</nav>\n"
+    ops = diff.diff(old, new)
+    assert diff.apply(old, ops) == new
+    start = len("<table>\n<tr><td>")
+    assert ops == [
+        [start, len("No user matches."), rows[start - 8 : -len("</td></tr>\n")]],
+        [62, 1, "2"],
+    ]
+    assert diff.apply(new, diff.diff(new, old)) == old
