@@ -4,10 +4,13 @@ An op is ``[start, deleted, inserted]``: ``start`` and ``deleted`` count UTF-16
 code units of the *old* string (as JavaScript indexes strings), ops are sorted
 and never overlap, so a client applies them from last to first.
 
-The work is bounded and close to linear: a render is mostly the same template
-around different data, so lines are compared in place and each changed pair is
-trimmed to its differing middle; only when lines were added or removed are they
-matched by ``difflib``, and only up to a size where that stays cheap.
+The work is bounded and close to linear, since a render is mostly the same
+template around different data. When the number of lines is unchanged, lines
+are compared in place: a few changed lines are each trimmed to their changed
+middle, many (a new page of results) become one op per run of them, trimmed at
+its ends. When lines were added or removed, they are matched: through a line
+index when one side has few lines, with ``difflib`` otherwise and only up to a
+size where that stays cheap.
 """
 
 from __future__ import annotations
