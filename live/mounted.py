@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -32,7 +33,8 @@ STATE_SALT = "live.state"
 #: How many of the components that changed last keep their HTML as text too: the
 #: next event of a busy component skips unpacking it, and idle ones stay packed.
 RECENT_TEXTS = 64
-_recent: OrderedDict[int, Mounted] = OrderedDict()
+# Weak: a closed socket's or a finished request's component is not kept alive here.
+_recent: OrderedDict[int, weakref.ref[Mounted]] = OrderedDict()
 _recent_lock = threading.Lock()
 
 
@@ -46,6 +48,7 @@ class Mounted:
 
     # Thousands are held at once, one per open component: no per-instance dict.
     __slots__ = (
+        "__weakref__",
         "_html",
         "_text",
         "bound_to",
@@ -102,10 +105,12 @@ class Mounted:
             return
         self._text = html
         with _recent_lock:
-            _recent[id(self)] = self
+            _recent[id(self)] = weakref.ref(self)
             _recent.move_to_end(id(self))
             if len(_recent) > RECENT_TEXTS:
-                _recent.popitem(last=False)[1]._text = None
+                oldest = _recent.popitem(last=False)[1]()
+                if oldest is not None:
+                    oldest._text = None
 
     @property
     def component_id(self) -> str:

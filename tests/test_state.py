@@ -134,3 +134,15 @@ def test_a_component_changing_often_keeps_its_text() -> None:
         for other in others:
             other.handle_event("more", {}, ref)
     assert busy._text == busy.html == "<ul>" + "<li>x</li>" * 105 + "</ul>"
+
+
+def test_recent_texts_do_not_keep_components_alive() -> None:
+    import gc
+    import weakref
+
+    mounted = Mounted.mount(Rows, params={}, user=None, bound_to="b")
+    mounted.handle_event("more", {}, 1)
+    ref = weakref.ref(mounted)
+    del mounted
+    gc.collect()
+    assert ref() is None
