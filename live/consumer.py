@@ -11,10 +11,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar, TypeVar, cast
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from live import conf, frames, outages, protocol, ratelimit, registry, revocation, tokens
+from live import conf, frames, outages, protocol, ratelimit, registry, revocation, state, tokens
 from live.catchup import Entry
 from live.exceptions import (
     LiveError,
@@ -409,17 +410,22 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     # Channel-layer messages ------------------------------------------------------
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Route a message; one without a handler is logged instead of killing the socket."""
+        """Route a message; one without a handler is logged instead of killing the socket.
+
+        Channels' own dispatch first hops to the sync thread to close old database
+        connections, for every message; here code that uses the database runs
+        through ``database_sync_to_async``, which closes them itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            logger.warning("live: no handler for message type %r", message.get("type"))
+            return
         try:
-            await super().dispatch(message)
+            await handler(message)
         except Unavailable:
             pass  # Redis is down: ``recover`` brings every component up to date when it answers.
         except outages.ERRORS as exc:
             outages.report("Redis", exc)
-        except ValueError as exc:
-            if "No handler for message type" not in str(exc):
-                raise
-            logger.warning("live: no handler for message type %r", message.get("type"))
 
     async def live_broadcast(self, message: dict[str, Any]) -> None:
         """Called for each ``live.broadcast(...)``; apply it to every following component."""
@@ -442,6 +448,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                         partial(self._apply_and_commit, mounted, entry), mounted
                     )
                     if frame is not None:
+                        # Saved with the other sockets' snapshots, before the frame goes.
+                        await state.flushed()
                         await self.refollow(mounted)
                         if frame[protocol.KEY_TYPE] != protocol.ACK:
                             await self.send_frame(frame)
@@ -458,9 +466,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     @staticmethod
     def _apply_and_commit(mounted: Mounted, entry: Entry) -> Frame | None:
-        return mounted.atomic(
-            lambda: mounted.commit(None) if mounted.apply_broadcast(entry) else None
-        )
+        with state.deferred():
+            return mounted.atomic(
+                lambda: mounted.commit(None) if mounted.apply_broadcast(entry) else None
+            )
 
     async def live_revoke(self, message: dict[str, Any]) -> None:
         """Called when the user logged out or their roles changed: re-check everything."""

@@ -7,9 +7,11 @@ It is synchronous; the consumer runs it in a worker thread.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -49,6 +51,14 @@ STATE_SALT = "live.state"
 T = TypeVar("T")
 
 
+#: How many of the components that changed last keep their HTML as text too: the
+#: next event of a busy component skips unpacking it, and idle ones stay packed.
+RECENT_TEXTS = 64
+# Weak: a closed socket's or a finished request's component is not kept alive here.
+_recent: OrderedDict[int, weakref.ref[Mounted]] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
 def dumps_state(value: dict[str, Any]) -> str:
     """Serialise a component state; dates, decimals and UUIDs become strings."""
     return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True)
@@ -56,6 +66,25 @@ def dumps_state(value: dict[str, Any]) -> str:
 
 class Mounted:
     """Internal: a component instance together with what the client last received."""
+
+    # Thousands are held at once, one per open component: no per-instance dict.
+    __slots__ = (
+        "__weakref__",
+        "_html",
+        "_text",
+        "bound_to",
+        "children",
+        "client_key",
+        "component",
+        "groups_changed",
+        "ref",
+        "seqs",
+        "state_json",
+        "version",
+    )
+    _html: str | bytes
+    # The same HTML as text, while among the recently changed (see ``keep_text``).
+    _text: str | None
 
     def __init__(
         self,
@@ -80,6 +109,29 @@ class Mounted:
         self.groups_changed = False
         #: Slotted children mounted with this component's first render.
         self.children: list[Mounted] = []
+
+    @property
+    def html(self) -> str:
+        """The HTML the client holds at ``version`` (kept packed: idle sockets hold many)."""
+        return self._text if self._text is not None else state.unpack(self._html)
+
+    @html.setter
+    def html(self, html: str) -> None:
+        self._html = state.pack(html)
+        self._text = None
+
+    def keep_text(self, html: str) -> None:
+        """Also keep ``html`` as text while this component is among the recently changed."""
+        if isinstance(self._html, str):
+            return
+        self._text = html
+        with _recent_lock:
+            _recent[id(self)] = weakref.ref(self)
+            _recent.move_to_end(id(self))
+            if len(_recent) > RECENT_TEXTS:
+                oldest = _recent.popitem(last=False)[1]()
+                if oldest is not None:
+                    oldest._text = None
 
     @property
     def component_id(self) -> str:
@@ -185,7 +237,7 @@ class Mounted:
         mounted = cls(
             component,
             version=snapshot.version,
-            html=snapshot.html,
+            html=state.unpack(snapshot.html),
             seqs=snapshot.seqs,
             ref=snapshot.ref,
             bound_to=bound_to,
@@ -207,13 +259,13 @@ class Mounted:
             bound_to=self.bound_to,
         )
 
-    def full_frame(self, ref: int | None = None) -> Frame:
-        """Return a frame with the whole inner HTML and a fresh token."""
+    def full_frame(self, ref: int | None = None, html: str | None = None) -> Frame:
+        """Return a frame with the whole inner HTML and a fresh token (``html`` if at hand)."""
         frame: Frame = {
             protocol.KEY_TYPE: protocol.FULL,
             protocol.KEY_ID: self.component_id,
             protocol.KEY_VERSION: self.version,
-            protocol.KEY_HTML: self.html,
+            protocol.KEY_HTML: self.html if html is None else html,
             protocol.KEY_TOKEN: self.token(),
         }
         if ref is not None:
@@ -324,22 +376,25 @@ class Mounted:
         if ref is not None:
             self.ref = ref
         self.sync_subscriptions()
-        if html == self.html:
+        old = self.html
+        if html == old:
             self.state_json = state_json
             self.save()
             return self.ack_frame(ref)
-        return self.advance(html, state_json, ref)
+        return self.advance(html, state_json, ref, old)
 
-    def advance(self, html: str, state_json: str, ref: int | None) -> Frame:
+    def advance(self, html: str, state_json: str, ref: int | None, old: str | None = None) -> Frame:
         """Make ``html`` the next version, save the snapshot and return the cheaper frame."""
-        old = self.html
+        if old is None:
+            old = self.html
         self.html = html
+        self.keep_text(html)
         self.state_json = state_json
         self.version += 1
         self.save()
         ops = diff.diff(old, html)
         if diff.ops_size(ops) >= len(html):
-            return self.full_frame(ref)
+            return self.full_frame(ref, html)
         frame: Frame = {
             protocol.KEY_TYPE: protocol.DIFF,
             protocol.KEY_ID: self.component_id,
@@ -440,8 +495,19 @@ class Mounted:
         )
 
     def save(self) -> None:
-        """Write the snapshot to the state store."""
-        state.save(self.component_id, self.snapshot())
+        """Write the snapshot to the state store (with the HTML as packed already)."""
+        state.save(
+            self.component_id,
+            state.Snapshot(
+                name=self.component.name,
+                params=self.component.params,
+                state_json=self.state_json,
+                version=self.version,
+                html=self._html,
+                seqs=self.seqs,
+                ref=self.ref,
+            ),
+        )
 
     # Outages -----------------------------------------------------------------------
 
@@ -451,11 +517,13 @@ class Mounted:
         Raises ``Unavailable``: the client is told, and this component is exactly as
         it was, so the same event can be sent again.
         """
-        before = (self.html, self.version, self.state_json, self.ref, copy.deepcopy(self.seqs))
+        before = (self._html, self._text, self.version, self.state_json, self.ref)
+        seqs = {group: list(position) for group, position in self.seqs.items()}
         try:
             return change()
         except outages.ERRORS as exc:
-            self.html, self.version, self.state_json, self.ref, self.seqs = before
+            self._html, self._text, self.version, self.state_json, self.ref = before
+            self.seqs = seqs
             self.restore()
             outages.report("Redis", exc)
             raise Unavailable() from exc

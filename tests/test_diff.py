@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,3 +62,98 @@ def test_two_distant_changes_become_two_small_ops() -> None:
     assert len(ops) == 2
     assert sum(len(inserted) for _, _, inserted in ops) <= 4
     assert diff.apply(old, ops) == new
+
+
+# Lines of HTML-ish text: each path of the diff (lines in place, few or many changed;
+# lines added or removed) is reached by some examples.
+LINE = st.lists(ALPHABET, max_size=12).map(lambda pieces: "".join(pieces) + "\n")
+LINES = st.lists(LINE, max_size=40).map("".join)
+
+
+@given(LINES, LINES)
+@settings(max_examples=300)
+def test_multiline_round_trip(old: str, new: str) -> None:
+    assert diff.apply(old, diff.diff(old, new)) == new
+
+
+@given(st.lists(LINE, min_size=1, max_size=60), st.data())
+@settings(max_examples=300)
+def test_lines_changed_in_place_round_trip(lines: list[str], data: st.DataObject) -> None:
+    changed = [data.draw(LINE) if data.draw(st.booleans()) else line for line in lines]
+    old, new = "".join(lines), "".join(changed)
+    assert diff.apply(old, diff.diff(old, new)) == new
+
+
+@given(TEXT, TEXT)
+def test_common_ends(a: str, b: str) -> None:
+    prefix, suffix = diff.common_ends(a, b)
+    assert a[:prefix] == b[:prefix]
+    assert prefix + suffix <= min(len(a), len(b))
+    assert a[len(a) - suffix :] == b[len(b) - suffix :]
+    rest_a, rest_b = a[prefix : len(a) - suffix], b[prefix : len(b) - suffix]
+    if rest_a and rest_b:
+        assert rest_a[0] != rest_b[0]
+        assert rest_a[-1] != rest_b[-1]
+
+
+def _table(names: list[str]) -> str:
+    rows = "".join(
+        f'  <tr id="u-{name}">\n    <td>{name}</td>\n    <td>{name}@example.com</td>\n  </tr>\n'
+        for name in names
+    )
+    return f"<table>\n{rows}</table>\n"
+
+
+def test_many_changed_lines_keep_unchanged_lines_and_common_ends() -> None:
+    # A new page of search results: every row's lines changed, one op per run of them.
+    old = _table([f"ada{i:02}" for i in range(30)])
+    new = _table([f"bob{i:02}" for i in range(30)])
+    ops = diff.diff(old, new)
+    assert diff.apply(old, ops) == new
+    assert ops[:2] == [
+        [20, 38, 'bob00">\n    <td>bob00</td>\n    <td>bob'],
+        [98, 38, 'bob01">\n    <td>bob01</td>\n    <td>bob'],
+    ]
+    assert len(ops) == 30
+
+
+def test_rows_moved_down_are_one_insert_and_one_delete() -> None:
+    # Same number of lines, all shifted by one row: matched, not compared in place.
+    names = [hashlib.sha256(str(i).encode()).hexdigest()[:12] for i in range(30)]
+    old, new = _table(names), _table(["newcomer", *names[:-1]])
+    ops = diff.diff(old, new)
+    assert diff.apply(old, ops) == new
+    assert ops == [
+        [
+            20,
+            0,
+            'newcomer">\n    <td>newcomer</td>\n    <td>newcomer@example.com</td>\n'
+            '  </tr>\n  <tr id="u-',
+        ],
+        [2853, 99, ""],
+    ]
+
+
+def test_one_long_line_is_compared_tag_by_tag() -> None:
+    cells = "".join(f"<td>{i}</td>" for i in range(200))
+    old = f"<tr>{cells}</tr>"
+    new = old.replace("<td>5</td>", "<td>6</td>").replace("<td>150</td>", "<td>151</td>")
+    assert diff.diff(old, new) == [
+        [old.index("<td>5<") + 4, 1, "6"],
+        [old.index("<td>150<") + 6, 1, "1"],
+    ]
+
+
+def test_few_old_lines_among_many_new_ones_are_kept() -> None:
+    # An empty result ("no match") replaced by a page of rows: the lines around stay.
+    old = "<table>\n<tr><td>No user matches.</td></tr>\n</table>\n<nav>1 of 1</nav>\n"
+    rows = "".join(f"<tr><td>user {i}</td></tr>\n" for i in range(60))
+    new = f"<table>\n{rows}</table>\n<nav>1 of 2</nav>\n"
+    ops = diff.diff(old, new)
+    assert diff.apply(old, ops) == new
+    start = len("<table>\n<tr><td>")
+    assert ops == [
+        [start, len("No user matches."), rows[start - 8 : -len("</td></tr>\n")]],
+        [62, 1, "2"],
+    ]
+    assert diff.apply(new, diff.diff(new, old)) == old
