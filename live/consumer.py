@@ -258,8 +258,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Called with each client frame; parse, check and dispatch it."""
         frame: Any = None
         try:
+            try:
+                frame = frames.parse(text_data if text_data is not None else bytes_data or b"")
+            except LiveError:
+                self.bucket.take()  # a flood of bad frames is a flood all the same
+                raise
+            # Parsed first, so that a refused event is answered with its ref and settles.
             self.bucket.take()
-            frame = frames.parse(text_data if text_data is not None else bytes_data or b"")
             await self.receive_json(frame)
         except LiveError as error:
             await self.send_error(error, *self.id_and_ref(frame))

@@ -91,11 +91,17 @@ async def _cancel_until_done(task: asyncio.Future[Any]) -> None:
     redis-py can swallow a cancel that lands as its read times out; channels-redis's
     pop then loops on the channel of a consumer that is gone. Cancelling again ends it.
     """
+    interrupted = False
     while not task.done():
         task.cancel()
-        await asyncio.wait({task}, timeout=0.2)
+        try:
+            await asyncio.wait({task}, timeout=0.2)
+        except asyncio.CancelledError:
+            interrupted = True  # The loop is closing: see the pop out first all the same.
     if not task.cancelled():
         task.exception()
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 try:

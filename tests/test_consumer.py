@@ -286,6 +286,26 @@ async def test_a_flood_of_frames_is_refused_without_harm(settings: Any) -> None:
         assert (await view.event("increment"))["type"] == "diff"
 
 
+async def test_an_event_refused_by_the_frame_budget_is_answered_with_its_ref(
+    settings: Any,
+) -> None:
+    settings.LIVE = {"SOCKET_FRAMES_PER_SECOND": 1}
+    async with LiveClient() as client:
+        view = await client.mount("t_counter")  # the join spends one of 2
+        refs = list(range(100, 106))
+        for ref in refs:
+            await client.send(
+                {"type": "event", "id": view.id, "event": "increment", "payload": {}, "ref": ref}
+            )
+        answers = [await client.receive() for _ in refs]
+        assert [a["ref"] for a in answers] == refs
+        assert [a["type"] for a in answers] == ["diff"] + ["error"] * 5
+        assert {(a["code"], a["id"], a["retry_after"]) for a in answers[1:]} == {
+            ("rate_limited", view.id, 1)
+        }
+        assert "count=1" in view
+
+
 class Inline(live.Component):
     run_in_thread = False
     renderer = live.MockRenderer(lambda ctx: f"<p>{ctx['thread']}</p><p>{ctx['n']}</p>")

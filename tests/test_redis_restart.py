@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 import subprocess
@@ -85,7 +86,14 @@ def own_redis(redis_url: str) -> Iterator[RedisProcess]:
 def worker(own_redis: RedisProcess, django_db_blocker: Any, request: Any) -> Iterator[Server]:
     with django_db_blocker.unblock():
         seed()
-        started = start_server({"REDIS_URL": own_redis.url, "LIVE_CHANNEL_LAYER": request.param})
+        # The load below sends more frames per second than a socket may by default.
+        started = start_server(
+            {
+                "REDIS_URL": own_redis.url,
+                "LIVE_CHANNEL_LAYER": request.param,
+                "LIVE_SETTINGS": json.dumps({"SOCKET_FRAMES_PER_SECOND": 10_000}),
+            }
+        )
     yield started
     started.process.kill()
     started.process.wait(timeout=10)
