@@ -135,13 +135,20 @@ if BaseRedisChannelLayer is not None:
             host.setdefault("timeout", 20)  # seconds to wait for a free connection
             return BlockingConnectionPool.from_url(address, **host)
 
+        async def _end_receive(self, pending: asyncio.Future[Any], channel: str) -> None:
+            await _cancel_until_done(pending)
+            # The consumer is gone: messages that were on their way to its channel would
+            # stay in the receive buffer for good. Drop them once they have arrived.
+            await asyncio.sleep(1)
+            self.receive_buffer.pop(channel, None)
+
         async def receive(self, channel: str) -> Any:
             """Return the next message on ``channel``; on cancel, leave the pop to finish alone."""
             pending = asyncio.ensure_future(super().receive(channel))
             try:
                 return await asyncio.shield(pending)
             except asyncio.CancelledError:
-                ending = asyncio.ensure_future(_cancel_until_done(pending))
+                ending = asyncio.ensure_future(self._end_receive(pending, channel))
                 _ending.add(ending)
                 ending.add_done_callback(_ending.discard)
                 raise
