@@ -105,10 +105,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def probe(self) -> None:
         """Raise one of ``outages.ERRORS`` unless the state store and the channel layer answer."""
-        from live.state import cache
 
         def touch_store() -> None:
-            cache().set("live:probe", 1, 10)
+            state.cache().set("live:probe", 1, 10)
 
         await database_sync_to_async(touch_store, thread_sensitive=False)()
         await self.channel_layer.group_add("live-probe", self.channel_name)

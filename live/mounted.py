@@ -283,11 +283,14 @@ class Mounted:
             frame[protocol.KEY_REF] = ref
         return frame
 
+    def is_current(self, client_version: object) -> bool:
+        """Return whether a client holding ``client_version`` holds this version's HTML."""
+        # Only an integer names a version: ``true`` and ``1.0`` equal 1 in Python, not here.
+        return type(client_version) is int and client_version == self.version
+
     def join_frame(self, client_version: object, remounted: bool) -> Frame:
         """Return the answer to a join: an ack when the client is current, else the HTML."""
-        # Only an integer names a version: ``true`` and ``1.0`` equal 1 in Python, not here.
-        current = type(client_version) is int and client_version == self.version
-        if not remounted and current:
+        if not remounted and self.is_current(client_version):
             frame = self.ack_frame()
             frame[protocol.KEY_TOKEN] = self.token()
             return frame

@@ -196,7 +196,7 @@ class ComponentView(View):
         mounted.client_key = request_client_key(request)
         mounted.component.client_address = request.META.get("REMOTE_ADDR")
         if body.get("event") is None:
-            if body.get("v") == mounted.version:
+            if mounted.is_current(body.get("v")):
                 return HttpResponse(status=204)
         else:
             payload = body.get("payload") if body.get("payload") is not None else {}

@@ -112,6 +112,8 @@ def test_a_poll_is_204_until_a_broadcast_changes_the_component(settings: Any) ->
     poll = {"id": root["id"], "token": root["token"], "v": 1}
     response = post(client, "t_board", poll)
     assert (response.status_code, response.content) == (204, b"")
+    # Only an integer names a version: ``true`` holds nothing, so it gets the HTML.
+    assert post(client, "t_board", {**poll, "v": True}).json()["html"] == "<i>0</i>"
     live.broadcast("t-board", "noted")
     live.broadcast("t-board", "noted")
     body = post(client, "t_board", poll).json()
