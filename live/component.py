@@ -75,6 +75,9 @@ class Component:
     url_params: ClassVar[Sequence[str]] = ()
     #: Rates per event, e.g. ``{"add_to_cart": "5/second"}``; ``"*"`` applies to every event.
     rate_limits: ClassVar[Mapping[str, str]] = {}
+    #: One budget per client for every first render, reload and event of this component
+    #: (e.g. ``"30/minute"``), shared by pages, every HTTP endpoint and the socket.
+    throttle_rate: ClassVar[str | None] = None
     #: Run this component's code on a worker thread (the default: the ORM and blocking
     #: calls are safe). ``False`` runs it in the event loop, which is faster, for
     #: components that never query the database or block; their handlers must be sync.

@@ -155,22 +155,33 @@ class Mounted:
         bound_to: str,
         request: Any = None,
         component_id: str | None = None,
+        client_key: str | None = None,
     ) -> Mounted:
         """Create, check, mount and render a new component; save its first snapshot."""
         component = component_cls(
             params=params, user=user, request=request, component_id=component_id
         )
-        return cls.start(component, bound_to=bound_to)
+        return cls.start(component, bound_to=bound_to, client_key=client_key)
 
     @classmethod
-    def start(cls, component: Component, *, bound_to: str) -> Mounted:
+    def start(
+        cls,
+        component: Component,
+        *,
+        bound_to: str,
+        client_key: str | None = None,
+        counted: set[str] | None = None,
+    ) -> Mounted:
         """Check, mount (unless already mounted) and render ``component`` and its slotted children.
 
-        Each child component in a slot becomes a live component of its own.
+        Each child component in a slot becomes a live component of its own. With
+        ``client_key``, the render counts against each one's ``throttle_rate``.
         """
         component.check_permissions()
+        if client_key is not None:
+            ratelimit.hit_component(type(component), client_key, counted)
         children = [
-            (slot, cls.start(child, bound_to=bound_to))
+            (slot, cls.start(child, bound_to=bound_to, client_key=client_key, counted=counted))
             for slot, child in component.filled_slots.items()
             if isinstance(child, Component)
         ]
@@ -188,6 +199,8 @@ class Mounted:
             if not children:
                 component.store_in_cache(component.state, html, seqs)
         mounted = cls(component, version=1, html=html, seqs=seqs, ref=0, bound_to=bound_to)
+        if client_key is not None:
+            mounted.client_key = client_key
         mounted.children = [child for _, child in children]
         if cached is not None and mounted.catch_up():
             # Broadcasts since the render was cached: apply them now.
@@ -346,6 +359,7 @@ class Mounted:
 
     def check_rate(self, event: str) -> None:
         """Count this event against the component's rate limits; raise ``RateLimited``."""
+        ratelimit.hit_component(type(self.component), self.client_key)
         limits = self.component.rate_limits
         rate = limits.get(event) or limits.get("*")
         if rate:

@@ -60,6 +60,26 @@ def client_key(user: Any, session_key: str | None, address: str | None) -> str:
     return f"ip:{address or 'unknown'}"
 
 
+def component_scope(name: str, client: str) -> str:
+    """Return the counter of component ``name``'s ``throttle_rate`` for ``client``."""
+    return f"component:{name}:{client}"
+
+
+def hit_component(component_cls: Any, client: str, counted: set[str] | None = None) -> None:
+    """Count one request of ``client`` against the component's ``throttle_rate``, if it has one.
+
+    ``counted`` holds the names already counted for the same request, which count once.
+    """
+    rate = getattr(component_cls, "throttle_rate", None)
+    if not rate:
+        return
+    if counted is not None:
+        if component_cls.name in counted:
+            return
+        counted.add(component_cls.name)
+    hit(component_scope(component_cls.name, client), rate)
+
+
 def hit(scope: str, rate: Rate | str, now: float | None = None) -> None:
     """Count one hit for ``scope``; raise ``RateLimited`` with ``retry_after`` when over."""
     if isinstance(rate, str):

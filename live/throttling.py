@@ -27,10 +27,24 @@ def request_client_key(request: HttpRequest) -> str:
     )
 
 
+def counted_components(request: HttpRequest) -> set[str]:
+    """Return the names of the components whose ``throttle_rate`` this request counted already.
+
+    A request counts once against each component it renders, however many times.
+    """
+    counted: set[str] = request.__dict__.setdefault("live_throttled", set())
+    return counted
+
+
 class RateLimitMixin:
-    """Limit a view to ``throttle_rate`` (e.g. ``"30/minute"``) per user, session or address."""
+    """Limit a view to ``throttle_rate`` (e.g. ``"30/minute"``) per user, session or address.
+
+    With ``throttle_component`` (a registered name) the view counts against that
+    component's own ``throttle_rate`` instead: pages, endpoints and the socket share it.
+    """
 
     throttle_rate: ClassVar[str | None] = None
+    throttle_component: ClassVar[str | None] = None
 
     def get_throttle_key(self, request: HttpRequest, **kwargs: Any) -> str:
         """Return the counter key; the view's class and the client by default."""
@@ -38,13 +52,18 @@ class RateLimitMixin:
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Count the request; answer 429 when over the limit."""
+        from live import registry
         from live.views import error_response
 
-        if self.throttle_rate:
-            try:
+        try:
+            if self.throttle_component:
+                component_cls = registry.get(self.throttle_component)
+                client = request_client_key(request)
+                ratelimit.hit_component(component_cls, client, counted_components(request))
+            if self.throttle_rate:
                 ratelimit.hit(self.get_throttle_key(request, **kwargs), self.throttle_rate)
-            except RateLimited as error:
-                return error_response(error)
+        except RateLimited as error:
+            return error_response(error)
         response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         return response
 

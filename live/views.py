@@ -11,7 +11,7 @@ from django.middleware.csrf import get_token
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-from live import conf, frames, outages, permissions, protocol, registry, tokens
+from live import conf, frames, outages, permissions, protocol, ratelimit, registry, tokens
 from live.component import Component
 from live.exceptions import (
     FrameTooLarge,
@@ -21,7 +21,7 @@ from live.exceptions import (
     Unavailable,
 )
 from live.mounted import Mounted, url_for
-from live.throttling import request_client_key
+from live.throttling import counted_components, request_client_key
 from live.types import Params
 
 logger = logging.getLogger("live")
@@ -87,7 +87,14 @@ def render_component(
         component = component(params=params or {}, user=user, request=request)
     else:
         _attach(component, user, request)
-    return Mounted.start(component, bound_to=bound_to)
+    if request is None:
+        return Mounted.start(component, bound_to=bound_to)
+    return Mounted.start(
+        component,
+        bound_to=bound_to,
+        client_key=request_client_key(request),
+        counted=counted_components(request),
+    )
 
 
 def _parse_body(request: HttpRequest) -> dict[str, Any]:
@@ -162,6 +169,10 @@ class ComponentView(View):
         name = self.get_component_name(**kwargs)
         token = request.GET.get("token")
         if token:
+            # A reload renders again: it counts like a first render (before any work).
+            ratelimit.hit_component(
+                registry.get(name), request_client_key(request), counted_components(request)
+            )
             mounted, _ = Mounted.resume(
                 token,
                 user=getattr(request, "user", None),

@@ -57,12 +57,14 @@ def cart_of(component: live.Component) -> Cart:
 
 @live.register("product")
 class ProductComponent(live.CacheMixin, live.OptimisticMixin, live.Component):
-    url_params = ("product_id",)
     """A product page: sizes with live stock, size selection and add to cart."""
 
+    url_params = ("product_id",)
     template_name = "live_shop/components/product.html"
     slots = ["reviews"]
     subscriptions = ["product-{product_id}"]
+    # Renders and events of one client, on pages, every endpoint and the socket alike.
+    throttle_rate = "30/minute"
     rate_limits = {"add_to_cart": "5/second"}
     # The first render holds nothing personal (the selection is state), so it is shared.
     cache_ttl = catalog.CACHE_TTL

@@ -15,28 +15,20 @@ from live_shop import catalog
 from live_shop.components import ProductComponent, ReviewsComponent
 from live_shop.models import Product
 
-#: Product pages and the product endpoint share one budget per client.
-PRODUCT_RATE = "30/minute"
-
-
-class ProductThrottle(live.RateLimitMixin):
-    """Limit product pages and the product endpoint together to ``PRODUCT_RATE``."""
-
-    throttle_rate = PRODUCT_RATE
-
-    def get_throttle_key(self, request: HttpRequest, **kwargs: Any) -> str:
-        """Count every product request of one client against the same counter."""
-        return f"live_shop:product:{live.request_client_key(request)}"
-
-
 def product_list(request: HttpRequest) -> HttpResponse:
     """The shop's front page: a card per product."""
     products = Product.objects.select_related("brand").annotate(in_stock=Sum("inventory__stock"))
     return render(request, "live_shop/product_list.html", {"products": products})
 
 
-class ProductPage(ProductThrottle, View):
-    """A product with its reviews composed into the ``reviews`` slot."""
+class ProductPage(live.RateLimitMixin, View):
+    """A product with its reviews composed into the ``reviews`` slot.
+
+    Counts against the product component's ``throttle_rate`` before any work (the
+    render inside counts no second time), so an over-limit page answers 429 JSON.
+    """
+
+    throttle_component = "product"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Render the page; 404 for an unknown product."""
@@ -49,8 +41,12 @@ class ProductPage(ProductThrottle, View):
         return render(request, "live_shop/product_detail.html", {"product": product, "data": data})
 
 
-class ProductEndpoint(ProductThrottle, live.ComponentView):
-    """The product component over HTTP (GET renders, POST applies an event)."""
+class ProductEndpoint(live.ComponentView):
+    """The product component over HTTP (GET renders, POST applies an event).
+
+    Its ``throttle_rate`` is the component's: this endpoint, the generic one, the page
+    and the socket share it.
+    """
 
     component_name = "product"
 
