@@ -11,7 +11,7 @@ from django.contrib.auth.admin import UserAdmin
 
 from live.admin_widgets import LiveWidgetsMixin
 from live.jobs import Progress, admin_action_with_progress
-from live_admin import audit
+from live_admin import audit, rules
 from live_admin.models import AuditEntry, Subscription
 from live_admin.widgets import TodayWidget, UserHistoryWidget
 
@@ -23,27 +23,38 @@ RECALCULATE_PACE = 0.05
     description="Deactivate selected users", permissions=["auth.change_user"]
 )
 def deactivate_users(queryset: Any, progress: Progress) -> None:
-    """Deactivate each user (each change is audited), then audit the bulk action."""
+    """Deactivate each user (each change is audited), then audit the bulk action.
+
+    The panel's rule holds here too: users the owner may not change are skipped.
+    """
     owner = progress.job.owner
     users = list(queryset)
     progress.update(current=0, total=len(users), message=f"Deactivating {len(users)} users")
-    done = 0
+    done = deactivated = 0
     with audit.acting_as(owner):
         for user in users:
             if progress.cancelled:
                 progress.update(message=f"Cancelled after {done} users")
                 break
-            if user.is_active and user.pk != getattr(owner, "pk", None):
+            done += 1
+            refusal = rules.status_change_refusal(owner, user)
+            if refusal is not None:
+                message = f"Skipped {user.get_username()}: {refusal.message}"
+                progress.update(current=done, message=message)
+                continue
+            if user.is_active:
                 user.is_active = False
                 user.save(update_fields=["is_active"])
-            done += 1
+            deactivated += 1
             progress.update(current=done, message=f"Deactivated {user.get_username()}")
+        skipped = {"skipped": done - deactivated} if done > deactivated else {}
         audit.record(
             owner,
             AuditEntry.Action.BULK_ACTION,
-            f"{done} users",
+            f"{deactivated} users",
             name="deactivate_users",
-            count=done,
+            count=deactivated,
+            **skipped,
         )
 
 
@@ -87,6 +98,18 @@ class LiveUserAdmin(LiveWidgetsMixin, UserAdmin):  # type: ignore[misc,type-arg]
     change_list_widgets = [TodayWidget]
     change_form_widgets = [UserHistoryWidget]
     actions = [deactivate_users, recalculate_subscriptions]
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        """Only superusers change (or deactivate) a superuser here, as in the panel."""
+        if obj is not None and not rules.may_manage(request.user, obj):
+            return False
+        return bool(super().has_change_permission(request, obj))
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        """Only superusers delete a superuser (``delete_selected`` checks each user)."""
+        if obj is not None and not rules.may_manage(request.user, obj):
+            return False
+        return bool(super().has_delete_permission(request, obj))
 
 
 user_model = get_user_model()

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 import live
-from live_admin import audit, metrics, signals
+from live_admin import audit, metrics, rules, signals
 from live_admin.models import AuditEntry
 from live_admin.schemas import BOOLEAN_FIELDS, UserEditSchema, normalise_submission
 
@@ -95,11 +95,6 @@ class UserListComponent(live.OptimisticMixin, live.DjangoModelComponent):
         Nobody can change their own status, and only superusers can change a
         superuser's.
         """
-        if user_id == self.user.pk:
-            raise live.InvalidArguments(
-                "You cannot change the status of your own account",
-                {"user_id": "This is your own account"},
-            )
         with transaction.atomic():
             target = (
                 User._default_manager.select_for_update()
@@ -109,8 +104,9 @@ class UserListComponent(live.OptimisticMixin, live.DjangoModelComponent):
             )
             if target is None:
                 raise no_such_user(user_id)
-            if target.is_superuser and not self.user.is_superuser:
-                raise live.Forbidden("Only superusers can change the status of a superuser")
+            refusal = rules.status_change_refusal(self.user, target)
+            if refusal is not None:
+                raise refusal
             wanted = (not target.is_active) if active is None else active
             if wanted == target.is_active:
                 return
