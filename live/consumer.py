@@ -549,7 +549,8 @@ class ComponentConsumer(LiveConsumer):
 
     Set ``component_name``; frames ``{"event": ..., "payload": ...}`` go to
     ``dispatch_event``. Group handlers such as ``audit_entry(self, event)`` can
-    be added as methods, as in any Channels consumer.
+    be added as methods, as in any Channels consumer: each channel-layer message
+    reaches them only while the component is mounted and its permissions pass.
     """
 
     component_name: ClassVar[str] = ""
@@ -563,10 +564,16 @@ class ComponentConsumer(LiveConsumer):
         await super().connect()
         component_cls = registry.get(self.component_name)
         params = self.get_component_params()
-        user, bound_to = self.user, self.binding()
+        user, bound_to, client_key = self.user, self.binding(), self.client_key()
         try:
             mounted = await self.run_sync(
-                lambda: Mounted.mount(component_cls, params=params, user=user, bound_to=bound_to)
+                lambda: Mounted.mount(
+                    component_cls,
+                    params=params,
+                    user=user,
+                    bound_to=bound_to,
+                    client_key=client_key,
+                )
             )
         except LiveError as error:
             await self.send_error(error)
@@ -600,3 +607,40 @@ class ComponentConsumer(LiveConsumer):
                 protocol.KEY_REF: ref,
             }
         )
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Route a message; a channel-layer one only while the component may still be used.
+
+        A subclass may join groups before the component is checked (or keep them after
+        it was refused): its handlers must never push to a client that is not allowed.
+        """
+        if str(message.get("type", "")).startswith("websocket."):
+            await super().dispatch(message)
+            return
+        if not await self.still_allowed():
+            return
+        try:
+            await super().dispatch(message)
+        except LiveError as error:
+            await self.send_error(error, getattr(self, "component_id", None))
+
+    async def still_allowed(self) -> bool:
+        """Return whether the component is mounted and its permissions pass; else close."""
+        component_id: str | None = getattr(self, "component_id", None)
+        if component_id is None or component_id not in self.mounted:
+            return False  # refused at connect, or already revoked and closed
+        await self.maybe_refresh_user()
+        mounted = self.mounted.get(component_id)
+        error = self.revoked.get(component_id)
+        if mounted is not None:
+            try:
+                await self.run_sync(mounted.component.check_permissions, mounted)
+                return True
+            except LiveError as refused:
+                error = refused
+                self.drop(component_id)
+                self.revoked[component_id] = error
+                await self.send_error(error, component_id)
+        await self.close(code=4000 + (error.status if error is not None else 403))
+        return False
+
