@@ -2,7 +2,9 @@
 
 With no environment this runs embedded: SQLite, the in-memory channel layer
 and the local-memory cache. ``DATABASE_URL`` switches to PostgreSQL and
-``REDIS_URL`` to Redis for the channel layer and the cache.
+``REDIS_URL`` to Redis for the channel layer and the cache. ``DEBUG=0`` is
+production: it needs ``SECRET_KEY`` and turns on HTTPS-only cookies, HSTS and
+the SSL redirect (``LIVE_HTTPS=0`` turns those off); see the README's deploy section.
 """
 
 from __future__ import annotations
@@ -13,12 +15,63 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-change-me-in-production-0123456789")
+
+def checkout_secret_key(path: Path) -> str:
+    """Return the key in ``path``, creating it (mode 0600) on first use.
+
+    Concurrent first starts (test servers, workers) agree on one key: each writes
+    a temporary file and links it into place, which fails if another won.
+    """
+    import secrets
+    import tempfile
+
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(50))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} holds no usable key: delete it to get a new one.")
+    return key
+
+
 DEBUG = os.environ.get("DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]").split(",")
+if os.environ.get("SECRET_KEY"):
+    SECRET_KEY = os.environ["SECRET_KEY"]
+elif DEBUG:
+    # Per checkout, never committed: a key from the repository would let anyone sign tokens.
+    SECRET_KEY = checkout_secret_key(BASE_DIR / ".secret_key")
+else:
+    raise ImproperlyConfigured(
+        "DEBUG=0 needs a SECRET_KEY in the environment, e.g. "
+        '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
+    )
+ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+if not DEBUG and os.environ.get("LIVE_HTTPS", "1") == "1":
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = os.environ.get("SECURE_HSTS_INCLUDE_SUBDOMAINS", "1") == "1"
+    SECURE_HSTS_PRELOAD = os.environ.get("SECURE_HSTS_PRELOAD", "1") == "1"
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    # Only behind a proxy that sets this header itself (and drops the client's own).
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + os.environ["SECURE_PROXY_SSL_HEADER"].upper().replace("-", "_"),
+        "https",
+    )
 
 INSTALLED_APPS = [
     "daphne",

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     )
     from live.model_component import DjangoModelComponent
     from live.optimistic import OptimisticMixin
+    from live.origins import OriginValidator
     from live.permissions import (
         AllowAny,
         BasePermission,
@@ -101,6 +102,7 @@ _EXPORTS = {
     "NotAuthenticated": "live.exceptions",
     "NotJoined": "live.exceptions",
     "OptimisticMixin": "live.optimistic",
+    "OriginValidator": "live.origins",
     "OutdatedToken": "live.exceptions",
     "PermissionDenied": "live.exceptions",
     "ProtocolError": "live.exceptions",
@@ -151,6 +153,7 @@ __all__ = [
     "NotAuthenticated",
     "NotJoined",
     "OptimisticMixin",
+    "OriginValidator",
     "OutdatedToken",
     "PermissionDenied",
     "ProtocolError",

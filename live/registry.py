@@ -52,6 +52,11 @@ def get(name: object) -> type[Component]:
         cls = _components.get(name)
         if cls is not None:
             return cls
+    from django.conf import settings
+
+    if not settings.DEBUG:
+        # The list would tell a stranger every component the site has.
+        raise ComponentNotFound(f"Unknown component {name!r}.")
     known = ", ".join(sorted(_components)) or "(none)"
     raise ComponentNotFound(f"Unknown component {name!r}. Registered components: {known}.")
 

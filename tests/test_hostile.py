@@ -636,13 +636,11 @@ async def test_a_signed_token_naming_a_python_class_is_an_unknown_component() ->
             bound_to=client.binding(),
         )
         await client.send({"type": "join", "id": "lv00000000000000aa", "token": token})
-        known = ", ".join(registry.names())
         assert await client.receive() == {
             "type": "error",
             "id": "lv00000000000000aa",
             "code": "unknown_component",
-            "message": "Unknown component 'django.contrib.auth.models.User'. "
-            f"Registered components: {known}.",
+            "message": "Unknown component 'django.contrib.auth.models.User'.",
         }
         await check_unharmed(client, target, bystander)
 

@@ -210,7 +210,13 @@ def test_wrong_arguments_are_400_with_fields() -> None:
     assert response.json()["code"] == "unknown_event"
 
 
-def test_unknown_component_is_404_naming_the_registered_ones() -> None:
+def test_unknown_component_is_404_naming_the_registered_ones_only_under_debug(
+    settings: Any,
+) -> None:
+    response = post(Client(), "nope", {"event": "x"})
+    assert response.status_code == 404
+    assert response.json() == {"error": "Unknown component 'nope'.", "code": "unknown_component"}
+    settings.DEBUG = True
     response = post(Client(), "nope", {"event": "x"})
     assert response.status_code == 404
     assert response.json()["error"].startswith("Unknown component 'nope'. Registered components: ")
