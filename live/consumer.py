@@ -643,4 +643,3 @@ class ComponentConsumer(LiveConsumer):
                 await self.send_error(error, component_id)
         await self.close(code=4000 + (error.status if error is not None else 403))
         return False
-

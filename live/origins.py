@@ -98,7 +98,9 @@ def is_trusted(origin: Origin) -> bool:
         trusted = parse_origin(entry.replace("://*.", "://", 1) if wildcard else entry)
         if trusted is None or (trusted.scheme, trusted.port) != (origin.scheme, origin.port):
             continue
-        if trusted.host == origin.host or (wildcard and is_same_domain(origin.host, "." + trusted.host)):
+        if trusted.host == origin.host or (
+            wildcard and is_same_domain(origin.host, "." + trusted.host)
+        ):
             return True
     return False
 
@@ -133,5 +135,5 @@ class OriginValidator:
         if scope.get("type") == "websocket" and not origin_allowed(scope):
             origins = _headers(scope).get(b"origin", [])
             logger.info("live: refused a socket from origin %.100r", origins)
-            return await WebsocketDenier()(scope, receive, send)
+            return await WebsocketDenier()(scope, receive, send)  # type: ignore[arg-type]
         return await self.application(scope, receive, send)

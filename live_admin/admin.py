@@ -47,7 +47,7 @@ def deactivate_users(queryset: Any, progress: Progress) -> None:
                 user.save(update_fields=["is_active"])
             deactivated += 1
             progress.update(current=done, message=f"Deactivated {user.get_username()}")
-        skipped = {"skipped": done - deactivated} if done > deactivated else {}
+        skipped: dict[str, Any] = {"skipped": done - deactivated} if done > deactivated else {}
         audit.record(
             owner,
             AuditEntry.Action.BULK_ACTION,

@@ -15,6 +15,7 @@ from live_shop import catalog
 from live_shop.components import ProductComponent, ReviewsComponent
 from live_shop.models import Product
 
+
 def product_list(request: HttpRequest) -> HttpResponse:
     """The shop's front page: a card per product."""
     products = Product.objects.select_related("brand").annotate(in_stock=Sum("inventory__stock"))

@@ -95,7 +95,9 @@ async def test_pages_every_endpoint_and_the_socket_share_the_products_budget(
     # Another user has a budget of their own.
     bob = Client()
     await database_sync_to_async(bob.force_login)(other_user)
-    response = await database_sync_to_async(bob.get)(f"/live/components/product/?product_id={tee.pk}")
+    response = await database_sync_to_async(bob.get)(
+        f"/live/components/product/?product_id={tee.pk}"
+    )
     assert response.status_code == 200
 
 
@@ -242,7 +244,8 @@ def test_the_user_admin_lets_only_superusers_change_or_delete_a_superuser(
     assert client.post("/admin/auth/user/", {**selected, "post": "yes"}).status_code == 403
     assert django_user_model.objects.filter(pk__in=[boss.pk, member.pk]).count() == 2
     # A member's account is still the staff's to change; a superuser may change anyone's.
-    assert 'name="is_active"' in client.get(f"/admin/auth/user/{member.pk}/change/").content.decode()
+    member_page = client.get(f"/admin/auth/user/{member.pk}/change/").content.decode()
+    assert 'name="is_active"' in member_page
     superuser = Client()
     superuser.force_login(admin_user)
     assert 'name="is_active"' in superuser.get(change).content.decode()
