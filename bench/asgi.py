@@ -17,10 +17,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from bench.consumers import EchoConsumer, EchoGroupConsumer, NaiveConsumer  # noqa: E402
+from live.origins import OriginValidator  # noqa: E402
 from live.routing import websocket_urlpatterns as live_urlpatterns  # noqa: E402
 
 websocket_urlpatterns = [
@@ -33,8 +33,6 @@ websocket_urlpatterns = [
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

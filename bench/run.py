@@ -299,7 +299,7 @@ class Run:
             "echo: bare AsyncWebsocketConsumer sending each frame back. naive: "
             "AsyncJsonWebsocketConsumer keeping the state, rendering the same template "
             'with render_to_string in the event loop and sending {"html": ...}. '
-            "live: LiveConsumer behind AllowedHostsOriginValidator(AuthMiddlewareStack).",
+            "live: LiveConsumer behind live.OriginValidator(AuthMiddlewareStack).",
             "Round trip: one socket, send → answer. Bytes: the answer's payload. "
             "Fan-out: from the trigger request to the last socket's frame; echo = bare "
             "group_send, naive = group_send + full re-render.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from types import TracebackType
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+#: One key for every server of a run (``DEBUG=0`` refuses to start without one).
+RUN_SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def free_port() -> int:
@@ -68,6 +71,9 @@ class Server:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DEBUG": "0",
+            # Production settings need a key; plain HTTP on 127.0.0.1 needs no HTTPS redirect.
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or RUN_SECRET_KEY,
+            "LIVE_HTTPS": "0",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,

@@ -1,6 +1,6 @@
 """Cross-site WebSocket hijacking: the socket is only for the site's own pages and sessions.
 
-Against the project's real ``asgi.application`` (``AllowedHostsOriginValidator``
+Against the project's real ``asgi.application`` (``live.OriginValidator``
 around ``AuthMiddlewareStack``) and against a real daphne.
 """
 
