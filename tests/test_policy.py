@@ -22,6 +22,7 @@ import live
 from live import registry
 from live.testing import LiveClient, session_cookie_for
 from live_shop.testing import create_product
+from tests.conftest import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,6 +100,58 @@ async def test_pages_every_endpoint_and_the_socket_share_the_products_budget(
         f"/live/components/product/?product_id={tee.pk}"
     )
     assert response.status_code == 200
+
+
+def test_a_real_daphne_counts_the_generic_endpoint_against_the_product_page(
+    daphne_server: Server, user: Any
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    tee = create_product()
+    cookie, _ = session_cookie_for(user)
+
+    def get(path: str) -> tuple[int, str | None, bytes]:
+        request = urllib.request.Request(daphne_server.url + path, headers={"Cookie": cookie})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.headers["Retry-After"], response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers["Retry-After"], error.read()
+
+    generic = f"/live/components/product/?product_id={tee.pk}"
+    assert [get(generic)[0] for _ in range(30)] == [200] * 30
+    status, retry_after, body = get(f"/shop/product/{tee.pk}/")
+    assert status == 429
+    assert retry_after is not None
+    assert int(retry_after) >= 1
+    assert json.loads(body) == {**RATE_LIMITED, "retry_after": int(retry_after)}
+    assert get(generic)[0] == 429
+
+
+def test_with_redis_every_process_spends_the_same_budget(
+    daphne_server: Server, user: Any, redis_url: str
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    tee = create_product()
+    here = Client()
+    here.force_login(user)
+    cookie, _ = session_cookie_for(user)
+    page = f"/shop/product/{tee.pk}/"
+    assert [here.get(page).status_code for _ in range(15)] == [200] * 15
+    for _ in range(15):
+        request = urllib.request.Request(daphne_server.url + page, headers={"Cookie": cookie})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    assert here.get(page).status_code == 429
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(
+            urllib.request.Request(daphne_server.url + page, headers={"Cookie": cookie}),
+            timeout=10,
+        )
+    assert refused.value.code == 429
 
 
 @pytest.mark.usefixtures("frozen_clock")
