@@ -6,7 +6,8 @@ Channels' ``AllowedHostsOriginValidator`` compares only the host with
 ``Host`` header, ``ws`` as ``http`` and ``wss`` as ``https``, default ports) or
 is listed in ``CSRF_TRUSTED_ORIGINS``, and its host and the ``Host`` header are
 both in ``ALLOWED_HOSTS``. Behind a TLS-terminating proxy the scheme comes from
-``SECURE_PROXY_SSL_HEADER``, exactly as Django reads it for HTTP requests.
+``SECURE_PROXY_SSL_HEADER``, exactly as Django reads it for HTTP requests;
+when the server does not say (daphne), ``SECURE_SSL_REDIRECT`` means HTTPS.
 """
 
 from __future__ import annotations
@@ -70,7 +71,11 @@ def request_scheme(scope: dict[str, Any], headers: dict[bytes, list[str]]) -> st
         values = headers.get(asgi_name)
         if values:
             return "https" if values[0].split(",", 1)[0].strip() == secure_value else "http"
-    return "https" if scope.get("scheme") == "wss" else "http"
+    if "scheme" in scope:
+        return "https" if scope["scheme"] == "wss" else "http"
+    # Daphne never sets the scheme, even over TLS: a site that redirects every page
+    # to HTTPS has no page on plain HTTP, so its own origin is the HTTPS one.
+    return "https" if getattr(settings, "SECURE_SSL_REDIRECT", False) else "http"
 
 
 def request_origin(scope: dict[str, Any], headers: dict[bytes, list[str]]) -> Origin | None:

@@ -78,6 +78,15 @@ def test_the_proxy_header_is_trusted_only_when_configured(settings: Any) -> None
     assert origin_allowed(scope("https://testserver", x_forwarded_proto="https, http")) is True
 
 
+def test_without_a_scheme_in_the_scope_an_https_only_site_expects_https(settings: Any) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    assert origin_allowed(scope("https://testserver")) is True
+    assert origin_allowed(scope("http://testserver")) is False
+    # A server that names the scheme is believed.
+    assert origin_allowed(scope("http://testserver", scheme="ws")) is True
+    assert origin_allowed(scope("https://testserver", scheme="ws")) is False
+
+
 def test_trusted_origins_come_from_csrf_trusted_origins_and_allowed_hosts(settings: Any) -> None:
     settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com", "https://*.shop.example"]
     assert origin_allowed(scope("https://app.example.com")) is False  # not an allowed host
