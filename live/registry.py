@@ -34,6 +34,12 @@ def register(name: str) -> Callable[[C], C]:
                 f"Component name {name!r} is already registered to "
                 f"{existing.__module__}.{existing.__qualname__}."
             )
+        from live.ratelimit import Rate
+
+        # A typo in a limit fails at import, not at the first request it should limit.
+        for rate in [cls.throttle_rate, *cls.rate_limits.values()]:
+            if rate is not None:
+                Rate.parse(rate)
         cls.name = name
         _components[name] = cls
         return cls

@@ -194,6 +194,24 @@ def gauge() -> Iterator[None]:
     registry.unregister("t_gauge")
 
 
+@pytest.mark.parametrize(
+    ("limits", "text"),
+    [
+        pytest.param({"throttle_rate": "30 a minute"}, "30 a minute", id="throttle_rate"),
+        pytest.param({"rate_limits": {"bump": "5/fortnight"}}, "5/fortnight", id="rate_limits"),
+    ],
+)
+def test_an_invalid_rate_fails_at_registration(limits: dict[str, Any], text: str) -> None:
+    bad = type("Bad", (Gauge,), limits)
+    with pytest.raises(ValueError, match=r"^Invalid rate ") as info:
+        live.register("t_bad_rate")(bad)
+    assert str(info.value) == (
+        f"Invalid rate {text!r}: use 'N/unit' with unit one of: day, hour, minute, second."
+    )
+    with pytest.raises(live.ComponentNotFound):
+        registry.get("t_bad_rate")
+
+
 @pytest.mark.usefixtures("frozen_clock", "gauge")
 async def test_a_component_consumers_render_at_connect_counts_too(user: Any) -> None:
     cookie, _ = await database_sync_to_async(session_cookie_for)(user)
