@@ -55,6 +55,7 @@ const P = {
   SERVER_ERROR: "server_error",
   UNAVAILABLE: "unavailable",
   CLOSE_SLOW_CONSUMER: 4008,
+  CLOSE_TOO_MANY_SOCKETS: 4429,
   ATTR_ID: "data-live-id",
   ATTR_NAME: "data-live-name",
   ATTR_TOKEN: "data-live-token",
@@ -873,7 +874,7 @@ function onClose(evt, wrapper) {
 
 function fatal(code, reason) {
   sock.closedFatal = code;
-  const errCode = { 4401: P.UNAUTHENTICATED, 4403: P.FORBIDDEN, 4404: P.UNKNOWN_COMPONENT }[code] || P.SERVER_ERROR;
+  const errCode = { 4401: P.UNAUTHENTICATED, 4403: P.FORBIDDEN, 4404: P.UNKNOWN_COMPONENT, [P.CLOSE_TOO_MANY_SOCKETS]: P.RATE_LIMITED }[code] || P.SERVER_ERROR;
   const message = reason || "The connection was closed (" + code + ").";
   pending.forEach((entry) => entry.via !== "http" && settle(entry, errorFrame(entry.id, entry.ref, errCode, message)));
   Object.keys(components).forEach((id) => {
