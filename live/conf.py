@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_EVENT_RATE": "30/second",
     # An anonymous visitor's address may use this many times each per-client limit.
     "ADDRESS_LIMIT_FACTOR": 4,
+    # Seconds per epoch in which open sockets and joined components are counted: what a
+    # worker killed without closing its sockets held is forgotten after two epochs.
+    "CLIENT_COUNT_EPOCH": 30,
     # Minimum seconds between two pushed renders of one component (burst coalescing).
     "PUSH_INTERVAL": 0.05,
     # Run sync component code on one shared thread (True) or a thread pool (False).

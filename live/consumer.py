@@ -69,8 +69,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.holding.take(limits.SOCKETS)
         except RateLimited as error:
             # Accepted first: a refused handshake reaches the page as a bare 1006.
+            # The frame too: daphne does not pass a close reason on.
             self.refused = True
             await self.accept()
+            await self.send_error(error)
             await self.close(code=protocol.CLOSE_TOO_MANY_SOCKETS, reason=error.message)
             return
         self.refused = False

@@ -5,10 +5,11 @@ cookie (visitor id or session) and, with ``ADDRESS_LIMIT_FACTOR`` times each
 limit, against their address: cookies are theirs to rotate, the address is not.
 
 Open sockets and joined components are counted in the shared cache per epoch
-of ``PERIOD`` seconds: each socket counts what it holds in the current epoch
-and the next (a heartbeat per worker adds the next one), and takes it back when
-it closes. What a worker killed with ``kill -9`` held is forgotten when its
-epochs pass, after at most ``2 * PERIOD`` seconds; no client stays locked out.
+of ``LIVE["CLIENT_COUNT_EPOCH"]`` seconds: each socket counts what it holds in
+the current epoch and the next (a heartbeat per worker adds the next one), and
+takes it back when it closes. What a worker killed with ``kill -9`` held is
+forgotten when its epochs pass, after at most two epochs: no client stays
+locked out, and no list of workers is needed.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from live.exceptions import RateLimited
 from live.state import cache
 
 PREFIX = "live:cl:"
-#: Seconds per counting epoch of open sockets and joined components.
-PERIOD = 30
 SOCKETS = "sockets"
 COMPONENTS = "components"
 #: The setting holding each kind's limit.
@@ -86,8 +85,20 @@ def count_render(client: Client) -> None:
         try:
             ratelimit.hit(f"render:{key}", ratelimit.Rate(rate.limit * factor, rate.period))
         except RateLimited as error:
-            message = f"Too many components rendered; the limit is {text!r} per client"
+            message = _over(
+                "components rendered",
+                key,
+                f"the limit is {text!r}",
+                f"the limit is {factor} x {text!r}",
+            )
             raise RateLimited(error.retry_after, message) from None
+
+
+def _over(noun: str, key: str, limit: str, address_limit: str) -> str:
+    """Return the message for a client over a limit, naming the address if that is what is over."""
+    if key.startswith("ip:"):
+        return f"Too many {noun} from this address; {address_limit}"
+    return f"Too many {noun}; {limit} per client"
 
 
 def count_event(client: Client, now: float | None = None) -> None:
@@ -103,13 +114,20 @@ def count_event(client: Client, now: float | None = None) -> None:
         name = f"{PREFIX}ev:{key}:{rate.period}:{window}"
         if _incr(name, 1, rate.period + 1) > rate.limit * factor:
             retry = max(1, math.ceil((window + 1) * rate.period - now))
-            message = f"Too many events; the limit is {text!r} per client"
+            message = _over(
+                "events", key, f"the limit is {text!r}", f"the limit is {factor} x {text!r}"
+            )
             raise RateLimited(retry, message)
+
+
+def period() -> int:
+    """Return the seconds per counting epoch of open sockets and joined components."""
+    return max(1, int(conf.get("CLIENT_COUNT_EPOCH")))
 
 
 def epoch(now: float | None = None) -> int:
     """Return the counting epoch of ``now``."""
-    return int((time.time() if now is None else now) // PERIOD)
+    return int((time.time() if now is None else now) // period())
 
 
 class Holding:
@@ -140,7 +158,7 @@ class Holding:
                 for key, _ in self.client.keys if count else ():
                     name = self.name(kind, key, at)
                     if deltas is None:
-                        _incr(name, count, 3 * PERIOD)
+                        _incr(name, count, 3 * period())
                     else:
                         deltas[name] = deltas.get(name, 0) + count
             self.epochs.add(at)
@@ -151,7 +169,7 @@ class Holding:
 
         The store being down lets it through: limits must not close the site.
         """
-        limit = conf.get(SETTINGS[kind])
+        limit = int(conf.get(SETTINGS[kind]) or 0)
         try:
             now = epoch()
             done: list[str] = []
@@ -159,13 +177,13 @@ class Holding:
                 for at in self.counted(now):
                     for key, factor in self.client.keys:
                         name = self.name(kind, key, at)
-                        value = _incr(name, 1, 3 * PERIOD)
+                        value = _incr(name, 1, 3 * period())
                         done.append(name)
-                        if at == now and limit and value > int(limit) * factor:
-                            noun = _NOUNS[kind]
-                            raise RateLimited(
-                                PERIOD // 3, f"Too many {noun}; at most {limit} per client"
+                        if at == now and limit and value > limit * factor:
+                            message = _over(
+                                _NOUNS[kind], key, f"at most {limit}", f"at most {limit * factor}"
                             )
+                            raise RateLimited(max(1, period() // 3), message)
             except RateLimited:
                 for name in done:
                     _decr(name, 1)
@@ -215,7 +233,7 @@ def _watch(holding: Holding) -> None:
 async def _heartbeat() -> None:
     """Count every open socket of this worker in the next epoch, before it begins."""
     while _holdings:
-        await asyncio.sleep(PERIOD / 3)
+        await asyncio.sleep(period() / 3)
         beat()
 
 
@@ -228,6 +246,6 @@ def beat(now: float | None = None) -> None:
     try:
         # One write per client and epoch, however many sockets the client has here.
         for name, delta in deltas.items():
-            _incr(name, delta, 3 * PERIOD)
+            _incr(name, delta, 3 * period())
     except outages.ERRORS as exc:
         outages.report("Redis", exc)

@@ -104,8 +104,9 @@ def render_component(
     if request is None:
         user, bound_to = None, tokens.binding(None, None)
     else:
-        limits.count_render(request_client(request))
         user, bound_to = getattr(request, "user", None), request_binding(request)
+        # After the binding: a first visit counts against the visitor id it was given.
+        limits.count_render(request_client(request))
     if isinstance(component, str):
         component = registry.get(component)
     if isinstance(component, type):
