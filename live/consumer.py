@@ -404,15 +404,18 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Apply a client event to one component and send the diff."""
         await self.maybe_refresh_user()
         mounted = self.get_mounted(content.get(protocol.KEY_ID))
-        limits.count_event(self.holding.client)
         event = content.get(protocol.KEY_EVENT)
         payload = content.get(protocol.KEY_PAYLOAD, {})
         ref = content.get(protocol.KEY_REF)
+        client = self.holding.client
+
+        def handle() -> Frame:
+            limits.count_event(client)  # over every socket of the client, before any work
+            return mounted.atomic(lambda: mounted.handle_event(event, payload, ref))
+
         async with self.lock(mounted.component_id):
             self.cancel_push(mounted.component_id)
-            frame = await self.run_sync(
-                lambda: mounted.atomic(lambda: mounted.handle_event(event, payload, ref)), mounted
-            )
+            frame = await self.run_sync(handle, mounted)
             await self.refollow(mounted)
             await self.send_frame(frame)
 

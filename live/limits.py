@@ -45,7 +45,11 @@ class Client:
     def of(
         cls, user: Any, session_key: str | None, visitor: str | None, address: str | None
     ) -> Client:
-        """Return the client of a user, else of a visitor or session and an address."""
+        """Return the client of a user, else of a visitor or session and an address.
+
+        An unknown address (a server that does not say) binds no one: counting every such
+        visitor together would let one of them lock all the others out.
+        """
         if user is not None and getattr(user, "is_authenticated", False):
             return cls(((f"u:{user.pk}", 1),))
         keys: list[tuple[str, int]] = []
@@ -53,7 +57,8 @@ class Client:
         cookie = f"v:{visitor}" if visitor else f"s:{session_key}" if session_key else None
         if cookie is not None:
             keys.append((hashlib.sha256(cookie.encode()).hexdigest()[:20], 1))
-        keys.append((f"ip:{address or 'unknown'}", max(1, int(conf.get("ADDRESS_LIMIT_FACTOR")))))
+        if address:
+            keys.append((f"ip:{address}", max(1, int(conf.get("ADDRESS_LIMIT_FACTOR")))))
         return cls(tuple(keys))
 
 
@@ -234,18 +239,32 @@ async def _heartbeat() -> None:
     """Count every open socket of this worker in the next epoch, before it begins."""
     while _holdings:
         await asyncio.sleep(period() / 3)
-        beat()
+        # Planned in the loop, which owns the holdings; written from a thread, so that
+        # thousands of sockets do not hold the loop up for the round trips.
+        await asyncio.to_thread(write, plan())
 
 
-def beat(now: float | None = None) -> None:
-    """Count every open socket of this process in the epochs of ``now`` and the next."""
+def plan(now: float | None = None) -> dict[str, int]:
+    """Mark every open socket of this process counted in the epochs of ``now`` and the next.
+
+    Return what to add to which counter for that (see ``write``).
+    """
     at = epoch(now)
     deltas: dict[str, int] = {}
     for holding in list(_holdings):
         holding.counted(at, deltas)
+    return deltas
+
+
+def write(deltas: dict[str, int]) -> None:
+    """Add ``deltas`` to their counters: one write per client and epoch, however many sockets."""
     try:
-        # One write per client and epoch, however many sockets the client has here.
         for name, delta in deltas.items():
             _incr(name, delta, 3 * period())
     except outages.ERRORS as exc:
-        outages.report("Redis", exc)
+        outages.report("Redis", exc)  # undercounted until the next epoch: fails open
+
+
+def beat(now: float | None = None) -> None:
+    """Count every open socket of this process in the epochs of ``now`` and the next."""
+    write(plan(now))

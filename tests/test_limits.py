@@ -39,14 +39,14 @@ SOCKET_REASON = "Too many open connections; at most 2 per client"
 class Socket:
     """One socket through the project's ASGI stack, from an address, with a session cookie."""
 
-    def __init__(self, cookie: str | None = None, address: str = "10.0.0.1") -> None:
+    def __init__(self, cookie: str | None = None, address: str | None = "10.0.0.1") -> None:
         from asgi import application
 
         headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
         if cookie:
             headers.append((b"cookie", cookie.encode()))
         self.communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
-        self.communicator.scope["client"] = (address, 50000)
+        self.communicator.scope["client"] = (address, 50000) if address else None
         self.refs = iter(range(1, 10_000))
 
     async def open(self) -> Socket:
@@ -181,6 +181,16 @@ async def test_anonymous_visitors_rotating_cookies_are_still_bound_by_their_addr
     elsewhere = await Socket(address="10.9.9.9").open()
     assert (await elsewhere.send({"type": "ping"})) == {"type": "pong"}
     for socket in [*sockets, elsewhere]:
+        await socket.close()
+
+
+async def test_an_unknown_address_binds_no_one(settings: Any) -> None:
+    # Counting every visitor of a server that gives no address together would let one of
+    # them lock all the others out: such visitors are bound by their cookie alone.
+    settings.LIVE = {"MAX_SOCKETS_PER_CLIENT": 1, "ADDRESS_LIMIT_FACTOR": 1}
+    sockets = [await Socket(address=None).open() for _ in range(3)]
+    assert [await s.send({"type": "ping"}) for s in sockets] == [{"type": "pong"}] * 3
+    for socket in sockets:
         await socket.close()
 
 
@@ -509,6 +519,10 @@ def test_caps_hold_across_workers_and_a_killed_worker_is_forgotten(
     replacement = open_when_free(browser, roots, b)
     assert replacement.join("c2")["type"] == "full"
     assert time.monotonic() - killed <= 6 + 1
+    # The live sockets are still counted in the new epochs (worker B's heartbeat).
+    assert refused_join(replacement, "c0")["code"] == "rate_limited"
+    extra = Tab(browser, "", roots).connect(b.url)
+    assert closed_with(extra) == (protocol.CLOSE_TOO_MANY_SOCKETS, SOCKET_REASON)
     assert on_b.event("c1", "increment")["type"] == "diff"
     for tab in (on_b, replacement):
         tab.close()
