@@ -94,9 +94,13 @@ def count_render(client: Client) -> None:
                 "components rendered",
                 key,
                 f"the limit is {text!r}",
-                f"the limit is {factor} x {text!r}",
+                f"the limit is {_times(factor)}{text!r}",
             )
             raise RateLimited(error.retry_after, message) from None
+
+
+def _times(factor: int) -> str:
+    return f"{factor} x " if factor > 1 else ""
 
 
 def _over(noun: str, key: str, limit: str, address_limit: str) -> str:
@@ -120,7 +124,7 @@ def count_event(client: Client, now: float | None = None) -> None:
         if _incr(name, 1, rate.period + 1) > rate.limit * factor:
             retry = max(1, math.ceil((window + 1) * rate.period - now))
             message = _over(
-                "events", key, f"the limit is {text!r}", f"the limit is {factor} x {text!r}"
+                "events", key, f"the limit is {text!r}", f"the limit is {_times(factor)}{text!r}"
             )
             raise RateLimited(retry, message)
 

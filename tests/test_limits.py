@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.models import Session as SessionRow
 from django.test import Client
+from django.urls import path
 
-from live import limits, protocol, state, tokens
+from live import ComponentConsumer, limits, protocol, state, tokens
 from live.demo.components import Counter
 from live.exceptions import RateLimited
 from live.mounted import Mounted
@@ -276,6 +278,38 @@ def test_first_renders_over_the_budget_answer_429_with_retry_after(settings: Any
     )
 
 
+class CounterConsumer(ComponentConsumer):
+    component_name = "counter"
+
+
+async def test_a_component_consumer_counts_its_first_render_and_keeps_its_snapshot(
+    settings: Any,
+) -> None:
+    settings.LIVE = {"CLIENT_RENDER_RATE": "2/hour", "ADDRESS_LIMIT_FACTOR": 1}
+    app = URLRouter([path("ws/counter/", CounterConsumer.as_asgi())])
+
+    async def connect() -> tuple[WebsocketCommunicator, dict[str, Any]]:
+        communicator = WebsocketCommunicator(app, "/ws/counter/")
+        communicator.scope["client"] = ("10.0.0.7", 50000)
+        assert (await communicator.connect())[0]
+        return communicator, await communicator.receive_json_from()
+
+    opened = [await connect() for _ in range(2)]
+    assert [frame["type"] for _, frame in opened] == ["full", "full"]
+    ttl = await database_sync_to_async(ttl_of)(opened[0][1]["id"])
+    assert ttl >= 86_390  # joined at once
+    refused, frame = await connect()
+    assert 1 <= frame.pop("retry_after") <= 3600
+    assert frame == {
+        "type": "error",
+        "code": "rate_limited",
+        "message": "Too many components rendered from this address; the limit is '2/hour'",
+    }
+    assert (await refused.receive_output())["code"] == 4429
+    for communicator, _ in opened:
+        await communicator.disconnect()
+
+
 # Anonymous storage --------------------------------------------------------------------
 
 
@@ -298,6 +332,17 @@ def test_cookieless_requests_store_no_session_and_no_cart() -> None:
         assert "live_visitor" in response.cookies, url
         assert "sessionid" not in response.cookies, url
     assert (SessionRow.objects.count(), Cart.objects.count()) == (0, 0)
+
+
+def test_without_the_middleware_pages_save_a_session_as_before(settings: Any) -> None:
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != "live.visitors.VisitorMiddleware"]
+    page = Client().get("/")
+    assert "sessionid" in page.cookies
+    assert "live_visitor" not in page.cookies
+    # Component endpoints set their cookie themselves.
+    endpoint = Client().get("/live/components/counter/")
+    assert "live_visitor" in endpoint.cookies
+    assert SessionRow.objects.count() == 1
 
 
 async def test_a_cookieless_token_is_bound_to_the_visitors_cookie() -> None:
