@@ -73,6 +73,7 @@ if TYPE_CHECKING:
         component_view,
         render_component,
     )
+    from live.visitors import VisitorMiddleware, visitor_key
 
 _EXPORTS = {
     "AllowAny": "live.permissions",
@@ -114,6 +115,7 @@ _EXPORTS = {
     "TooManyComponents": "live.exceptions",
     "Unavailable": "live.exceptions",
     "UnknownEvent": "live.exceptions",
+    "VisitorMiddleware": "live.visitors",
     "broadcast": "live.fanout",
     "broadcast_only": "live.component",
     "broadcast_component_update": "live.fanout",
@@ -123,6 +125,7 @@ _EXPORTS = {
     "register": "live.registry",
     "render_component": "live.views",
     "request_client_key": "live.throttling",
+    "visitor_key": "live.visitors",
 }
 
 __all__ = [
@@ -165,6 +168,7 @@ __all__ = [
     "TooManyComponents",
     "Unavailable",
     "UnknownEvent",
+    "VisitorMiddleware",
     "broadcast",
     "broadcast_component_update",
     "broadcast_only",
@@ -174,6 +178,7 @@ __all__ = [
     "register",
     "render_component",
     "request_client_key",
+    "visitor_key",
 ]
 
 

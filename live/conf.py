@@ -14,6 +14,9 @@ DEFAULTS: dict[str, Any] = {
     "CACHE": "default",
     # Seconds a component's state snapshot is kept after its last change.
     "STATE_TTL": 24 * 3600,
+    # Seconds a first render's snapshot is kept until its component is joined or used:
+    # pages fetched and never opened (crawlers, floods) do not fill the store.
+    "UNJOINED_STATE_TTL": 600,
     # Seconds, and entries per group, that the broadcast log keeps for catch-up.
     "BROADCAST_LOG_TTL": 3600,
     "BROADCAST_LOG_LENGTH": 500,
@@ -27,6 +30,18 @@ DEFAULTS: dict[str, Any] = {
     "SOCKET_FRAMES_PER_SECOND": 50,
     # Components one socket may join at once.
     "MAX_COMPONENTS": 100,
+    # Per client (the user, else the visitor's cookie, and the address; see docs/settings.md),
+    # shared by every worker: sockets open at once, components joined at once across them,
+    # first renders (tokens minted) and events over every socket and HTTP POST. 0: no limit.
+    "MAX_SOCKETS_PER_CLIENT": 30,
+    "MAX_COMPONENTS_PER_CLIENT": 300,
+    "CLIENT_RENDER_RATE": "240/minute",
+    "CLIENT_EVENT_RATE": "30/second",
+    # An anonymous visitor's address may use this many times each per-client limit.
+    "ADDRESS_LIMIT_FACTOR": 4,
+    # Seconds per epoch in which open sockets and joined components are counted: what a
+    # worker killed without closing its sockets held is forgotten after two epochs.
+    "CLIENT_COUNT_EPOCH": 30,
     # Minimum seconds between two pushed renders of one component (burst coalescing).
     "PUSH_INTERVAL": 0.05,
     # Run sync component code on one shared thread (True) or a thread pool (False).

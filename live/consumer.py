@@ -15,12 +15,25 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from live import conf, frames, outages, protocol, ratelimit, registry, revocation, state, tokens
+from live import (
+    conf,
+    frames,
+    limits,
+    outages,
+    protocol,
+    ratelimit,
+    registry,
+    revocation,
+    state,
+    tokens,
+    visitors,
+)
 from live.catchup import Entry
 from live.exceptions import (
     LiveError,
     NotJoined,
     ProtocolError,
+    RateLimited,
     TooManyComponents,
     Unavailable,
 )
@@ -51,6 +64,18 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.user_checked = time.monotonic()
         self.bucket = frames.FrameBucket(conf.get("SOCKET_FRAMES_PER_SECOND"))
         self.slow = False
+        self.holding = limits.Holding(self.limits_client())
+        try:
+            self.holding.take(limits.SOCKETS)
+        except RateLimited as error:
+            # Accepted first: a refused handshake reaches the page as a bare 1006.
+            # The frame too: daphne does not pass a close reason on.
+            self.refused = True
+            await self.accept()
+            await self.send_error(error)
+            await self.close(code=protocol.CLOSE_TOO_MANY_SOCKETS, reason=error.message)
+            return
+        self.refused = False
         remember_loop()
         outages.watch(self)
         await self.accept()
@@ -72,6 +97,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
         self.followers = {}
         self.mounted = {}
+        holding = getattr(self, "holding", None)
+        if holding is not None:
+            holding.close()
 
     def all_groups(self) -> list[str]:
         """Return every channel-layer group this socket is in."""
@@ -137,12 +165,21 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Return the token binding of this connection's user and session."""
         session = self.scope.get("session")
         session_key = getattr(session, "session_key", None)
-        return tokens.binding(getattr(self.user, "pk", None), session_key)
+        pk = getattr(self.user, "pk", None)
+        return tokens.binding(
+            pk, visitors.identity(pk, session_key, visitors.from_scope(self.scope))
+        )
 
     def client_address(self) -> str | None:
         """Return the client's IP address (daphne's ``--proxy-headers`` sets it behind a proxy)."""
         client = self.scope.get("client") or (None, 0)
         return str(client[0]) if client[0] is not None else None
+
+    def limits_client(self) -> limits.Client:
+        """Return who this socket's sockets, components and events count against."""
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        visitor = visitors.from_scope(self.scope)
+        return limits.Client.of(self.user, session_key, visitor, self.client_address())
 
     def client_key(self) -> str:
         """Return who rate limits count against: the user, else the session, else the address."""
@@ -315,19 +352,31 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         bound_to = self.binding()
         user = self.user
         claimed = content.get(protocol.KEY_ID)
-        if not isinstance(claimed, str) or claimed not in self.mounted:
+        fresh = not isinstance(claimed, str) or claimed not in self.mounted
+        if fresh:
             # Cheap refusal before the token is even read; checked again with the real id.
             self.check_room(None)
+            self.holding.take(limits.COMPONENTS)
 
         def resume() -> tuple[Mounted, Frame]:
             mounted, remounted = Mounted.resume(token, user=user, bound_to=bound_to)
             return mounted, mounted.join_frame(client_version, remounted)
 
-        mounted, frame = await self.run_sync(resume)
-        component_id = mounted.component_id
-        # The claimed id is the client's word: a token for another component must not
-        # ride on the id of one already joined past the limit.
-        self.check_room(component_id)
+        try:
+            mounted, frame = await self.run_sync(resume)
+            component_id = mounted.component_id
+            # The claimed id is the client's word: a token for another component must not
+            # ride on the id of one already joined past the limit.
+            self.check_room(component_id)
+            if not fresh and component_id not in self.mounted:
+                self.holding.take(limits.COMPONENTS)
+                fresh = True
+        except BaseException:
+            if fresh:
+                self.holding.give(limits.COMPONENTS)
+            raise
+        if fresh and component_id in self.mounted:
+            self.holding.give(limits.COMPONENTS)  # joined already, under another claimed id
         mounted.client_key = self.client_key()
         mounted.component.client_address = self.client_address()
         self.revoked.pop(component_id, None)
@@ -358,11 +407,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         event = content.get(protocol.KEY_EVENT)
         payload = content.get(protocol.KEY_PAYLOAD, {})
         ref = content.get(protocol.KEY_REF)
+        client = self.holding.client
+
+        def handle() -> Frame:
+            limits.count_event(client)  # over every socket of the client, before any work
+            return mounted.atomic(lambda: mounted.handle_event(event, payload, ref))
+
         async with self.lock(mounted.component_id):
             self.cancel_push(mounted.component_id)
-            frame = await self.run_sync(
-                lambda: mounted.atomic(lambda: mounted.handle_event(event, payload, ref)), mounted
-            )
+            frame = await self.run_sync(handle, mounted)
             await self.refollow(mounted)
             await self.send_frame(frame)
 
@@ -381,7 +434,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def drop(self, component_id: str) -> str:
         """Forget ``component_id`` on this socket; return it (its groups are left by ``follow``)."""
         self.cancel_push(component_id)
-        self.mounted.pop(component_id, None)
+        if self.mounted.pop(component_id, None) is not None:
+            self.holding.give(limits.COMPONENTS)
         self.locks.pop(component_id, None)
         return component_id
 
@@ -562,19 +616,31 @@ class ComponentConsumer(LiveConsumer):
     async def connect(self) -> None:
         """Accept, mount ``component_name`` and send its HTML."""
         await super().connect()
+        if self.refused:
+            return
         component_cls = registry.get(self.component_name)
         params = self.get_component_params()
         user, bound_to, client_key = self.user, self.binding(), self.client_key()
-        try:
-            mounted = await self.run_sync(
-                lambda: Mounted.mount(
-                    component_cls,
-                    params=params,
-                    user=user,
-                    bound_to=bound_to,
-                    client_key=client_key,
-                )
+
+        def mount() -> Mounted:
+            mounted = Mounted.mount(
+                component_cls,
+                params=params,
+                user=user,
+                bound_to=bound_to,
+                client_key=client_key,
             )
+            state.touch(mounted.component_id)  # joined at once: kept as long as any
+            return mounted
+
+        try:
+            limits.count_render(self.holding.client)
+            self.holding.take(limits.COMPONENTS)
+            try:
+                mounted = await self.run_sync(mount)
+            except BaseException:
+                self.holding.give(limits.COMPONENTS)
+                raise
         except LiveError as error:
             await self.send_error(error)
             await self.close(code=4000 + error.status)

@@ -206,7 +206,8 @@ class Mounted:
             # Broadcasts since the render was cached: apply them now.
             mounted.html = component.render()
             mounted.state_json = dumps_state(component.state)
-        mounted.save()
+        # Until it is joined or used: a page fetched and never opened is soon forgotten.
+        mounted.save(ttl=conf.get("UNJOINED_STATE_TTL"))
         return mounted
 
     @classmethod
@@ -238,6 +239,8 @@ class Mounted:
                 bound_to=bound_to,
                 component_id=data.component_id,
             )
+            if not for_reload:
+                state.touch(mounted.component_id)
             return mounted, True
         component = component_cls(
             params=snapshot.params,
@@ -258,6 +261,8 @@ class Mounted:
         mounted.sync_subscriptions()
         if mounted.catch_up():
             mounted.commit(None)
+        elif not for_reload:
+            state.touch(mounted.component_id)  # joined or used: kept as long as any
         return mounted, False
 
     # Frames ----------------------------------------------------------------------
@@ -511,7 +516,7 @@ class Mounted:
             ref=self.ref,
         )
 
-    def save(self) -> None:
+    def save(self, ttl: int | None = None) -> None:
         """Write the snapshot to the state store (with the HTML as packed already)."""
         state.save(
             self.component_id,
@@ -524,6 +529,7 @@ class Mounted:
                 seqs=self.seqs,
                 ref=self.ref,
             ),
+            ttl,
         )
 
     # Outages -----------------------------------------------------------------------

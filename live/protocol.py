@@ -82,6 +82,7 @@ ERROR_CODES: Final = (
 
 # WebSocket close codes (4xxx: the client can act on them).
 CLOSE_SLOW_CONSUMER: Final = 4008
+CLOSE_TOO_MANY_SOCKETS: Final = 4429  # over LIVE["MAX_SOCKETS_PER_CLIENT"]; the reason says so
 
 # DOM attributes written by the server and read by live.js.
 ATTR_ID: Final = "data-live-id"

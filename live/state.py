@@ -62,8 +62,11 @@ def unpack(packed: str | bytes) -> str:
     return packed if isinstance(packed, str) else zlib.decompress(packed).decode()
 
 
-def save(component_id: str, snapshot: Snapshot) -> None:
-    """Persist ``snapshot`` for ``component_id`` (queued under ``deferred()`` in the loop)."""
+def save(component_id: str, snapshot: Snapshot, ttl: int | None = None) -> None:
+    """Persist ``snapshot`` for ``component_id`` (queued under ``deferred()`` in the loop).
+
+    ``ttl`` (seconds) replaces ``LIVE["STATE_TTL"]``, outside ``deferred()``.
+    """
     # A shallow record: the cache pickles it at once, a deep copy first only costs time.
     record = dict(vars(snapshot))
     if isinstance(snapshot.html, str):
@@ -76,7 +79,12 @@ def save(component_id: str, snapshot: Snapshot) -> None:
         else:
             _batch(loop).add(KEY_PREFIX + component_id, record)
             return
-    cache().set(KEY_PREFIX + component_id, record, conf.get("STATE_TTL"))
+    cache().set(KEY_PREFIX + component_id, record, conf.get("STATE_TTL") if ttl is None else ttl)
+
+
+def touch(component_id: str) -> None:
+    """Keep the snapshot of ``component_id`` for ``LIVE["STATE_TTL"]`` from now (it is in use)."""
+    cache().touch(KEY_PREFIX + component_id, conf.get("STATE_TTL"))
 
 
 _deferring: ContextVar[bool] = ContextVar("live_state_deferring", default=False)

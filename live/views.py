@@ -11,7 +11,18 @@ from django.middleware.csrf import get_token
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-from live import conf, frames, outages, permissions, protocol, ratelimit, registry, tokens
+from live import (
+    conf,
+    frames,
+    limits,
+    outages,
+    permissions,
+    protocol,
+    ratelimit,
+    registry,
+    tokens,
+    visitors,
+)
 from live.component import Component
 from live.exceptions import (
     FrameTooLarge,
@@ -54,9 +65,33 @@ def ensure_session(request: HttpRequest) -> str | None:
 
 
 def request_binding(request: HttpRequest) -> str:
-    """Return the token binding for the request's user and session."""
+    """Return the token binding for the request's user and session (or anonymous visitor).
+
+    A cookieless anonymous visitor is bound to a visitor id sent in a cookie, with no
+    stored session, where the answer can carry it (see ``visitors``); else to a session.
+    """
     user = getattr(request, "user", None)
-    return tokens.binding(getattr(user, "pk", None), ensure_session(request))
+    pk = getattr(user, "pk", None)
+    if pk is None:
+        session = getattr(request, "session", None)
+        session_key = getattr(session, "session_key", None)
+        visitor = visitors.from_request(request)
+        if visitor is None and session_key is None and visitors.can_set_cookie(request):
+            visitor = visitors.mint_visitor(request)
+        if visitor is not None or session_key is not None:
+            return tokens.binding(None, visitors.identity(None, session_key, visitor))
+    return tokens.binding(pk, ensure_session(request))
+
+
+def request_client(request: HttpRequest) -> limits.Client:
+    """Return who a request's renders and events count against (see ``live.limits``)."""
+    session = getattr(request, "session", None)
+    return limits.Client.of(
+        getattr(request, "user", None),
+        getattr(session, "session_key", None),
+        visitors.from_request(request),
+        request.META.get("REMOTE_ADDR"),
+    )
 
 
 component_url = url_for
@@ -81,6 +116,8 @@ def render_component(
         user, bound_to = None, tokens.binding(None, None)
     else:
         user, bound_to = getattr(request, "user", None), request_binding(request)
+        # After the binding: a first visit counts against the visitor id it was given.
+        limits.count_render(request_client(request))
     if isinstance(component, str):
         component = registry.get(component)
     if isinstance(component, type):
@@ -148,6 +185,12 @@ class ComponentView(View):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Run the view and turn every ``LiveError`` into a JSON error."""
+        visitors.allow_cookie(request)
+        response = self._dispatch(request, *args, **kwargs)
+        visitors.set_cookie(request, response)
+        return response
+
+    def _dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             self.check_permissions(request)
             return super().dispatch(request, *args, **kwargs)
@@ -170,6 +213,7 @@ class ComponentView(View):
         token = request.GET.get("token")
         if token:
             # A reload renders again: it counts like a first render (before any work).
+            limits.count_render(request_client(request))
             ratelimit.hit_component(
                 registry.get(name), request_client_key(request), counted_components(request)
             )
@@ -198,6 +242,8 @@ class ComponentView(View):
         name = self.get_component_name(**kwargs)
         registry.get(name)
         body = _parse_body(request)
+        if body.get("event") is not None:
+            limits.count_event(request_client(request))  # before any work on it
         user, bound_to = getattr(request, "user", None), request_binding(request)
         mounted, _ = Mounted.resume(
             body.get("token"), user=user, bound_to=bound_to, signed_state=body.get("state")

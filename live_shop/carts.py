@@ -1,9 +1,11 @@
 """Carts in the database: whose cart it is, what is in it, and changes that never pass the stock.
 
-A logged-in user has one cart; an anonymous visitor's cart id is kept in their
-session under ``SESSION_KEY`` and merged into the user's cart at login. Every
-change is announced to the group ``cart-<id>`` once the transaction commits,
-so every tab and device showing the cart follows.
+A logged-in user has one cart. An anonymous visitor's cart is made on their
+first add, named by their ``live.visitor_key`` (or kept in their session under
+``SESSION_KEY`` where no visitor cookie can be set), so browsing stores nothing;
+it is merged into the user's cart at login. Every change is announced to the
+group ``cart-<id>`` (and ``cart-v<visitor>``) once the transaction commits, so
+every tab and device showing the cart follows.
 """
 
 from __future__ import annotations
@@ -28,6 +30,24 @@ class CartError(Exception):
 def cart_group(cart_id: int) -> str:
     """Return the group every view of one cart follows."""
     return f"cart-{cart_id}"
+
+
+def visitor_group(visitor: str) -> str:
+    """Return the group every view of an anonymous visitor's cart follows, made yet or not."""
+    return f"cart-v{visitor}"
+
+
+def for_visitor(visitor: str, create: bool = False) -> Cart | None:
+    """Return the cart of an anonymous visitor (by ``live.visitor_key``); make it if ``create``."""
+    cart = Cart.objects.filter(visitor=visitor, user=None).first()
+    if cart is None and create:
+        try:
+            with transaction.atomic():
+                cart = Cart.objects.create(visitor=visitor)
+        except IntegrityError:
+            # Made by a concurrent add between the get and the create.
+            cart = Cart.objects.get(visitor=visitor)
+    return cart
 
 
 def for_user(user: Any) -> Cart:
@@ -82,9 +102,11 @@ def summary(cart: Cart) -> dict[str, Any]:
     return {"lines": lines, "count": count, "total": money(total)}
 
 
-def notify(cart_id: int) -> None:
+def notify(cart_id: int, visitor: str | None = None) -> None:
     """Tell every view of the cart to reload it, after the transaction commits."""
     live.broadcast(cart_group(cart_id), "cart_changed")
+    if visitor:
+        live.broadcast(visitor_group(visitor), "cart_changed")
 
 
 def find_inventory(product_id: int, size: str) -> Inventory:
@@ -128,7 +150,7 @@ def add(cart: Cart, inventory: Inventory, quantity: int = 1) -> CartItem:
             item.quantity = have + quantity
             item.save(update_fields=["quantity"])
         cart.save(update_fields=["updated"])
-        notify(cart.pk)
+        notify(cart.pk, cart.visitor)
     return item
 
 
@@ -147,7 +169,7 @@ def set_quantity(cart: Cart, line_id: int, quantity: int) -> None:
         item.quantity = quantity
         item.save(update_fields=["quantity"])
         cart.save(update_fields=["updated"])
-        notify(cart.pk)
+        notify(cart.pk, cart.visitor)
 
 
 def remove(cart: Cart, line_id: int) -> None:
@@ -156,7 +178,7 @@ def remove(cart: Cart, line_id: int) -> None:
         deleted, _ = cart.items.filter(pk=line_id).delete()
         if deleted:
             cart.save(update_fields=["updated"])
-            notify(cart.pk)
+            notify(cart.pk, cart.visitor)
 
 
 def merge(source: Cart, target: Cart) -> None:
@@ -178,8 +200,8 @@ def merge(source: Cart, target: Cart) -> None:
             else:
                 existing.quantity = wanted
                 existing.save(update_fields=["quantity"])
-        source_id = source.pk
+        source_id, source_visitor = source.pk, source.visitor
         source.delete()
         target.save(update_fields=["updated"])
         notify(target.pk)
-        notify(source_id)
+        notify(source_id, source_visitor)

@@ -2,8 +2,9 @@
 
 Which cart a component works on is decided by the server, never by the
 client: from the request when the component is first rendered (the user's
-cart, or the session's for anonymous visitors), then from the ``cart_id``
-param that the runtime signs into the component's token.
+cart, or the anonymous visitor's), then from the ``cart_id`` or ``visitor``
+param that the runtime signs into the component's token. An anonymous
+visitor's cart is made on their first add, not when a page shows it.
 """
 
 from __future__ import annotations
@@ -35,13 +36,24 @@ def product_id_of(params: Mapping[str, Any]) -> int:
 
 
 def bind_cart(component: live.Component) -> None:
-    """Name the request's cart in ``params``; without a request the params already name it."""
-    if component.request is not None:
-        component.params["cart_id"] = carts.for_request(component.request).pk
+    """Name the request's cart (or anonymous visitor) in ``params``; else they name it already."""
+    request = component.request
+    if request is None:
+        return
+    user = getattr(request, "user", None)
+    visitor = None if user is None or user.is_authenticated else live.visitor_key(request)
+    cart = carts.for_visitor(visitor) if visitor is not None else None
+    if visitor is not None and cart is None:
+        component.params["visitor"] = visitor  # no cart until the first add
+        return
+    component.params["cart_id"] = (cart or carts.for_request(request)).pk
 
 
-def cart_of(component: live.Component) -> Cart:
-    """Return the component's cart: the one its params name, else the logged-in user's."""
+def cart_of(component: live.Component, create: bool = False) -> Cart | None:
+    """Return the component's cart: the one its params name, else the user's or the visitor's.
+
+    ``None`` for an anonymous visitor with no cart yet, unless ``create``.
+    """
     user = component.user
     cart_id = component.params.get("cart_id")
     if cart_id is not None:
@@ -52,7 +64,20 @@ def cart_of(component: live.Component) -> Cart:
         cart = carts.for_user(user)
         component.params["cart_id"] = cart.pk
         return cart
+    visitor = component.params.get("visitor")
+    if isinstance(visitor, str):
+        cart = carts.for_visitor(visitor, create=create)
+        if cart is not None:
+            component.params["cart_id"] = cart.pk
+        return cart
     raise live.StateLost("Your cart could not be found; reload the page.")
+
+
+def summary_of(cart: Cart | None) -> dict[str, Any]:
+    """Return ``carts.summary`` of ``cart``, or an empty cart's for ``None``."""
+    if cart is None:
+        return {"lines": [], "count": 0, "total": catalog.money(Decimal("0"))}
+    return carts.summary(cart)
 
 
 @live.register("product")
@@ -129,7 +154,8 @@ class ProductComponent(live.CacheMixin, live.OptimisticMixin, live.Component):
             return
         product_id = self.state["product_id"]
         try:
-            carts.add(cart_of(self), carts.find_inventory(product_id, size))
+            inventory = carts.find_inventory(product_id, size)
+            carts.add(cast(Cart, cart_of(self, create=True)), inventory)
         except carts.CartError as exc:
             self.state["error"] = str(exc)
             self.state["sizes"] = catalog.sizes(product_id)
@@ -156,21 +182,25 @@ class CartComponent(live.Component):
     """The cart, synced live across every tab and device showing it."""
 
     template_name = "live_shop/components/cart.html"
-    subscriptions = ["cart-{cart_id}"]
 
     def mount(self) -> None:
         """Load the cart of the request (or of the ``cart_id`` param, or the user)."""
         bind_cart(self)
-        self.state = {**carts.summary(cart_of(self)), "error": ""}
+        self.state = {**summary_of(cart_of(self)), "error": ""}
 
     def get_subscriptions(self) -> list[str]:
-        """The cart's group, and the group of each product in it (for live stock warnings)."""
+        """The cart's group (the visitor's, made yet or not), and each product's in it."""
+        groups = []
+        if self.params.get("cart_id") is not None:
+            groups.append(carts.cart_group(self.params["cart_id"]))
+        if isinstance(self.params.get("visitor"), str):
+            groups.append(carts.visitor_group(self.params["visitor"]))
         products = sorted({line["product_id"] for line in self.state.get("lines", [])})
-        return [*super().get_subscriptions(), *(catalog.product_group(p) for p in products)]
+        return [*groups, *(catalog.product_group(p) for p in products)]
 
     def reload(self) -> None:
         """Read the cart again."""
-        self.state.update(carts.summary(cart_of(self)))
+        self.state.update(summary_of(cart_of(self)))
 
     def reload_or_explain(self) -> None:
         """Read the cart again after a broadcast; say so if it is gone (merged at a login)."""
@@ -182,9 +212,9 @@ class CartComponent(live.Component):
     def on_add_item(self, product_id: int, size: str, qty: int = 1) -> None:
         """Add ``qty`` of a product size."""
         self.state["error"] = ""
-        cart = cart_of(self)
         try:
-            carts.add(cart, carts.find_inventory(product_id, size), qty)
+            inventory = carts.find_inventory(product_id, size)
+            carts.add(cast(Cart, cart_of(self, create=True)), inventory, qty)
         except carts.CartError as exc:
             self.state["error"] = str(exc)
         self.reload()
@@ -192,14 +222,19 @@ class CartComponent(live.Component):
     def on_remove_item(self, line_id: int) -> None:
         """Remove a line."""
         self.state["error"] = ""
-        carts.remove(cart_of(self), line_id)
+        cart = cart_of(self)
+        if cart is not None:
+            carts.remove(cart, line_id)
         self.reload()
 
     def on_set_qty(self, line_id: int, qty: int) -> None:
         """Change a line's quantity; 0 or less removes it."""
         self.state["error"] = ""
+        cart = cart_of(self)
         try:
-            carts.set_quantity(cart_of(self), line_id, qty)
+            if cart is None:
+                raise carts.CartError("That item is no longer in your cart.")
+            carts.set_quantity(cart, line_id, qty)
         except carts.CartError as exc:
             self.state["error"] = str(exc)
         self.reload()

@@ -90,7 +90,7 @@ class Review(models.Model):
 
 
 class Cart(models.Model):
-    """A user's cart, or an anonymous visitor's (its id is kept in their session)."""
+    """A user's cart, or an anonymous visitor's (``visitor`` names them, or their session does)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -99,6 +99,8 @@ class Cart(models.Model):
         blank=True,
         related_name="shop_cart",
     )
+    #: ``live.visitor_key`` of the anonymous visitor it belongs to (carts made on first add).
+    visitor = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -10,19 +10,21 @@ from typing import Any
 from django.contrib.auth import user_logged_in
 from django.db.models.signals import post_save
 
+import live
 from live_shop import carts, catalog
 from live_shop.models import Cart, Inventory
 
 
 def merge_cart_at_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """Move the anonymous session's cart into the user's cart (login keeps the session data)."""
+    """Move the anonymous visitor's cart into the user's cart (login keeps the session data)."""
     session = getattr(request, "session", None)
-    if session is None:
-        return
-    cart_id = session.pop(carts.SESSION_KEY, None)
-    if cart_id is None:
-        return
-    source = Cart.objects.filter(pk=cart_id, user=None).first()
+    cart_id = session.pop(carts.SESSION_KEY, None) if session is not None else None
+    if cart_id is not None:
+        source = Cart.objects.filter(pk=cart_id, user=None).first()
+        if source is not None:
+            carts.merge(source, carts.for_user(user))
+    visitor = live.visitor_key(request, mint=False) if request is not None else None
+    source = carts.for_visitor(visitor) if visitor is not None else None
     if source is not None:
         carts.merge(source, carts.for_user(user))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from decimal import Decimal
 from typing import Any
@@ -161,12 +162,24 @@ def test_an_empty_cart_cannot_be_ordered(user: Any) -> None:
 # Carts -----------------------------------------------------------------------------
 
 
+def add_over_http(client: Client, product: Product, size: str) -> None:
+    """Select ``size`` and add it to the cart through the product endpoint, as the fallback does."""
+    url = f"/shop/components/product/{product.pk}/"
+    token = re.search(r'data-live-token="([^"]+)"', client.get(url).content.decode())
+    assert token
+    body: dict[str, Any] = {"token": token.group(1), "event": "select_size", "size": size}
+    answer = client.post(url, body).json()
+    body = {"token": answer["token"], "state": answer["state"], "event": "add_to_cart"}
+    assert "to your cart." in client.post(url, body).json()["html"]
+
+
 def test_the_anonymous_cart_is_merged_into_the_users_cart_at_login(tee: Product, user: Any) -> None:
     fill_cart(user, tee, "M", 3)
     client = Client()
     client.get("/shop/")
+    add_over_http(client, tee, "M")
     anonymous = Cart.objects.get(user=None)
-    carts.add(anonymous, carts.find_inventory(tee.pk, "M"), 2)
+    carts.add(anonymous, carts.find_inventory(tee.pk, "M"), 1)
     carts.add(anonymous, carts.find_inventory(tee.pk, "S"), 1)
     response = client.post("/accounts/login/", {"username": "alice", "password": "pw"})
     assert response.status_code == 302
@@ -188,12 +201,21 @@ def test_the_same_cart_on_every_device_of_a_user(tee: Product, user: Any) -> Non
 
 
 def test_an_anonymous_visitor_keeps_one_cart_across_pages(tee: Product) -> None:
+    from django.contrib.sessions.models import Session
+
     client = Client()
     client.get("/shop/")
     client.get(f"/shop/product/{tee.pk}/")
-    client.get("/shop/cart/")
+    # Browsing stores no cart and no session: the cart is made by the first add.
+    assert (Cart.objects.count(), Session.objects.count()) == (0, 0)
+    add_over_http(client, tee, "M")
+    client.get("/shop/")
+    add_over_http(client, tee, "S")
+    html = client.get("/shop/cart/").content.decode()
     assert Cart.objects.count() == 1
-    assert client.session[carts.SESSION_KEY] == Cart.objects.get().pk
+    assert Cart.objects.get().items.count() == 2
+    assert "<strong data-cart-total>$59.98</strong>" in html
+    assert Session.objects.count() == 0
 
 
 # Concurrency -----------------------------------------------------------------------

@@ -86,12 +86,14 @@ def own_redis(redis_url: str) -> Iterator[RedisProcess]:
 def worker(own_redis: RedisProcess, django_db_blocker: Any, request: Any) -> Iterator[Server]:
     with django_db_blocker.unblock():
         seed()
-        # The load below sends more frames per second than a socket may by default.
+        # The load below sends more frames per second than a socket (and a client) may by
+        # default.
+        limits = {"SOCKET_FRAMES_PER_SECOND": 10_000, "CLIENT_EVENT_RATE": "10000/second"}
         started = start_server(
             {
                 "REDIS_URL": own_redis.url,
                 "LIVE_CHANNEL_LAYER": request.param,
-                "LIVE_SETTINGS": json.dumps({"SOCKET_FRAMES_PER_SECOND": 10_000}),
+                "LIVE_SETTINGS": json.dumps(limits),
             }
         )
     yield started

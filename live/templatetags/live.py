@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from live import conf
 from live.component import Component
+from live.exceptions import RateLimited
 from live.optimistic import check_patch
 from live.views import component_url, render_component
 
@@ -29,7 +30,17 @@ def live_component(
     for a component built by ``compose()`` in the view.
     """
     request = context.get("request")
-    mounted = render_component(request, component, params)
+    try:
+        mounted = render_component(request, component, params)
+    except RateLimited as error:
+        # The rest of the page still renders; this place says why it is empty.
+        return format_html(
+            '<div class="live-error" role="alert" data-live-code="{}" data-live-retry-after="{}">'
+            "{}</div>",
+            error.code,
+            error.retry_after,
+            error.message,
+        )
     return mounted.root_html(component_url(mounted.component.name))
 
 

@@ -55,6 +55,7 @@ const P = {
   SERVER_ERROR: "server_error",
   UNAVAILABLE: "unavailable",
   CLOSE_SLOW_CONSUMER: 4008,
+  CLOSE_TOO_MANY_SOCKETS: 4429,
   ATTR_ID: "data-live-id",
   ATTR_NAME: "data-live-name",
   ATTR_TOKEN: "data-live-token",
@@ -571,6 +572,8 @@ function onError(f, rec, entry) {
     setTimeout(() => { if (sock.open && components[rec.id] === rec) join(rec); }, wait);
     return;
   }
+  // A refusal of the whole socket comes just before its close: the close reports it.
+  if (!rec && !entry) sock.lastError = f[P.KEY_MESSAGE];
   settle(entry, f);
   if (rec && RELOAD_CODES.indexOf(code) >= 0 && reload(rec)) return emit(rec.root, "live:error", f);
   report(rec, f);
@@ -832,7 +835,7 @@ function send(out) {
 function onOpen(wrapper, socket) {
   clearTimeout(sock.openTimer);
   clearTimeout(sock.retryTimer);
-  Object.assign(sock, { wrapper, socket, open: true, opened: true, attempts: 0, closedFatal: 0 });
+  Object.assign(sock, { wrapper, socket, open: true, opened: true, attempts: 0, closedFatal: 0, lastError: null });
   setMode("ws");
   scan();
   // Rejoin everything (the server resumes each component from its snapshot), then resend what
@@ -873,8 +876,9 @@ function onClose(evt, wrapper) {
 
 function fatal(code, reason) {
   sock.closedFatal = code;
-  const errCode = { 4401: P.UNAUTHENTICATED, 4403: P.FORBIDDEN, 4404: P.UNKNOWN_COMPONENT }[code] || P.SERVER_ERROR;
-  const message = reason || "The connection was closed (" + code + ").";
+  const errCode = { 4401: P.UNAUTHENTICATED, 4403: P.FORBIDDEN, 4404: P.UNKNOWN_COMPONENT, [P.CLOSE_TOO_MANY_SOCKETS]: P.RATE_LIMITED }[code] || P.SERVER_ERROR;
+  // daphne drops close reasons: the error frame sent before the close has the message.
+  const message = reason || sock.lastError || "The connection was closed (" + code + ").";
   pending.forEach((entry) => entry.via !== "http" && settle(entry, errorFrame(entry.id, entry.ref, errCode, message)));
   Object.keys(components).forEach((id) => {
     report(components[id], Object.assign(errorFrame(id, null, errCode, message), { close: code }));
