@@ -92,7 +92,7 @@ def render_component(
 class ComponentView(View):
     """Serve one component over HTTP: GET renders it, POST applies an event.
 
-    Errors are JSON (``{"error": ...}`` with 400/401/403/404/409/413/429),
+    Errors are JSON (``{"error": ...}`` with 400/401/403/404/409/413/415/429),
     never a redirect or an HTML error page.
     """
 

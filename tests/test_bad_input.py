@@ -29,7 +29,7 @@ from live.testing import LiveClient, LiveView
 from live_shop.models import Product, Review
 from live_shop.schemas import ReviewIn
 from live_shop.testing import create_product
-from tests.conftest import Server
+from tests.conftest import Server, start_server
 from tests.wire import Session
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -767,17 +767,35 @@ def test_csrf_is_still_enforced_on_the_component_endpoint() -> None:
 # A real daphne in front -------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["in-memory", "redis"])
+def server(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[Server]:
+    """A daphne process with the in-memory layer and LocMem, or with Redis for both."""
+    env = {"REDIS_URL": ""}
+    if request.param == "redis":
+        prefix = request.getfixturevalue("redis_layer")
+        env = {
+            "REDIS_URL": request.getfixturevalue("redis_url"),
+            "CACHE_KEY_PREFIX": prefix,
+            "CHANNEL_LAYER_PREFIX": prefix,
+        }
+    with django_db_blocker.unblock():
+        started = start_server(env)
+    yield started
+    started.process.terminate()
+    started.process.wait(timeout=10)
+
+
 def daphne_errors(server: Server, before: int) -> list[str]:
     """Return the lines daphne logged since ``before`` that look like a failure."""
     lines = server.output()[before:].splitlines()
     return [line for line in lines if "Traceback" in line or " 500 " in line or "ERROR" in line]
 
 
-def test_daphne_keeps_a_socket_open_after_lone_surrogates(daphne_server: Server) -> None:
-    before = len(daphne_server.output())
+def test_daphne_keeps_a_socket_open_after_lone_surrogates(server: Server) -> None:
+    before = len(server.output())
     session = Session()
-    tab = session.tab(daphne_server.url + "/live/components/counter/")
-    tab.connect(daphne_server.url)
+    tab = session.tab(server.url + "/live/components/counter/")
+    tab.connect(server.url)
     try:
         joined = tab.join("counter")
         assert joined["type"] in {"ack", "full"}
@@ -811,16 +829,16 @@ def test_daphne_keeps_a_socket_open_after_lone_surrogates(daphne_server: Server)
         assert '<output class="count">1</output>' in (counter.html or "")
     finally:
         tab.close()
-    assert daphne_errors(daphne_server, before) == []
+    assert daphne_errors(server, before) == []
 
 
-def test_daphne_answers_bad_bodies_with_json(daphne_server: Server) -> None:
+def test_daphne_answers_bad_bodies_with_json(server: Server) -> None:
     import urllib.error
     import urllib.request
 
-    before = len(daphne_server.output())
+    before = len(server.output())
     session = Session()
-    url = daphne_server.url + "/live/components/counter/"
+    url = server.url + "/live/components/counter/"
     tab = session.tab(url)
     token = tab.root("counter").token
     csrf = {c.name: c.value for c in session.jar}["csrftoken"]
@@ -872,4 +890,106 @@ def test_daphne_answers_bad_bodies_with_json(daphne_server: Server) -> None:
     status, answer = post(multipart, f"multipart/form-data; boundary={boundary}")
     assert status == 200, answer
     assert '<output class="count">1</output>' in answer["html"]
-    assert daphne_errors(daphne_server, before) == []
+    assert daphne_errors(server, before) == []
+
+
+# Every app component, every event, hostile values: a named error, never server_error ---------
+
+
+#: Values no handler of the apps expects; each must get a named error or be handled.
+HOSTILE_VALUES: list[Any] = [
+    10**30,
+    -(10**30),
+    10**4000,
+    1e300,
+    -1e300,
+    1e-300,
+    "9" * 5000,
+    "1e400",
+    [],
+    {},
+    None,
+    True,
+    "",
+    "x" * 5000,
+    "\x00",
+    -1,
+    0,
+]
+#: Raw JSON values json.dumps cannot write (or writes as NaN/Infinity): always refused.
+REFUSED_RAW = ["Infinity", "-Infinity", "NaN", "1e400", '"\\ud800"', '["a", {"b": "\\udfff"}]']
+
+
+def argument_names(component: type[live.Component], event: str) -> list[str]:
+    import inspect
+
+    if issubclass(component, live.FormComponent) and event in ("submit", "change"):
+        assert component.schema is not None
+        return list(component.schema.model_fields)
+    parameters = inspect.signature(getattr(component, f"on_{event}")).parameters.values()
+    named = [p.name for p in parameters if p.name != "self" and p.kind is not p.VAR_KEYWORD]
+    return named or ["x"]
+
+
+async def test_no_app_event_answers_a_server_error_to_hostile_values(
+    boss: Any, tee: Product, settings: Any
+) -> None:
+    settings.LIVE = {"SOCKET_FRAMES_PER_SECOND": 100_000}
+    mounts: dict[str, dict[str, Any]] = {
+        "counter": {},
+        "people": {},
+        "users": {},
+        "user_edit": {"user_id": boss.pk},
+        "metrics": {},
+        "audit_log": {},
+        "admin_today": {},
+        "admin_user_history": {"object_id": str(boss.pk)},
+        "product": {"product_id": tee.pk},
+        "cart": {},
+        "checkout": {},
+        "reviews": {"product_id": tee.pk},
+    }
+    failures = []
+    ref = 10**15
+    async with LiveClient(user=boss) as client:
+        for name, params in mounts.items():
+            view = await client.mount(name, **params)
+            component = registry.get(name)
+            events = component.event_names()
+            if issubclass(component, live.FormComponent):
+                events += ["submit", "change"]
+            for event in events:
+                for argument in argument_names(component, event):
+                    for value in HOSTILE_VALUES:
+                        frame = await client.send_event(view.id, event, {argument: value})
+                        if frame.get("code") == "server_error":
+                            failures.append(f"{name}.{event}({argument}={str(value)[:20]})")
+                    for raw in REFUSED_RAW:
+                        ref += 1
+                        await client.send(
+                            f'{{"type": "event", "id": "{view.id}", "event": "{event}", '
+                            f'"payload": {{"{argument}": {raw}}}, "ref": {ref}}}'
+                        )
+                        frame = await client.receive()
+                        if frame.get("code") != "invalid_args":
+                            failures.append(f"{name}.{event}({argument}={raw}): {frame}")
+    assert failures == []
+
+
+def test_no_component_endpoint_answers_500_to_hostile_params(boss: Any, user: Any) -> None:
+    create_product()
+    failures = []
+    for who in (None, user, boss):
+        client = Client()
+        if who is not None:
+            client.force_login(who)
+        for name in registry.names():
+            queries: list[dict[str, str]] = [{}]
+            for param in registry.get(name).url_params:
+                for value in ["", "garbage", "9" * 5000, "-1", "1e400", "inf", "\x00", "1.5"]:
+                    queries.append({param: value})
+            for query in queries:
+                response = client.get(f"/live/components/{name}/", query)
+                if response.status_code >= 500:
+                    failures.append(f"{who} GET {name} {str(query)[:40]}: {response.status_code}")
+    assert failures == []
