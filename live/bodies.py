@@ -3,19 +3,22 @@
 The body is read here, before anything else does (the CSRF check reads forms
 too): JSON objects, urlencoded and multipart forms without files. Django's own
 refusals (``RequestDataTooBig``, ``TooManyFieldsSent``, a broken multipart body)
-become ``LiveError``\\ s, answered as JSON rather than with Django's HTML pages.
+become ``LiveError``\\ s (``as_live_error``), answered as JSON rather than with
+Django's HTML pages.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import (
     BadRequest,
     RequestDataTooBig,
+    SuspiciousMultipartForm,
+    SuspiciousOperation,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
@@ -26,7 +29,7 @@ from django.utils.module_loading import import_string
 
 from live import conf, frames
 from live.component import short_repr
-from live.exceptions import FrameTooLarge, ProtocolError, UnsupportedMediaType
+from live.exceptions import FrameTooLarge, LiveError, ProtocolError, UnsupportedMediaType
 
 JSON = "application/json"
 URLENCODED = "application/x-www-form-urlencoded"
@@ -50,29 +53,32 @@ def declared_length(request: HttpRequest) -> int:
     return int(raw)
 
 
-@contextlib.contextmanager
-def django_refusals() -> Iterator[None]:
-    """Turn Django's refusals of a request's data into ``LiveError``\\ s."""
-    try:
-        yield
-    except RequestDataTooBig as exc:
-        raise FrameTooLarge(f"Body is over the limit of {limit()} bytes") from exc
-    except TooManyFieldsSent as exc:
-        most = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-        raise ProtocolError(f"Request has more than {most} fields") from exc
-    except TooManyFilesSent as exc:
-        most = settings.DATA_UPLOAD_MAX_NUMBER_FILES
-        raise ProtocolError(f"Request has more than {most} files") from exc
-    except MultiPartParserError as exc:
-        raise ProtocolError("Body is not a valid multipart form") from exc
-    except BadRequest as exc:  # a urlencoded body in a charset other than UTF-8
-        raise ProtocolError("Form bodies must be UTF-8 encoded") from exc
+#: Django's refusals of a request's data, raised where ``request.body``, ``POST`` or ``GET``
+#: are read (``SuspiciousMultipartForm`` and the size and count limits are
+#: ``SuspiciousOperation``\ s).
+REFUSALS = (SuspiciousOperation, MultiPartParserError, BadRequest)
+
+
+def as_live_error(exc: Exception) -> LiveError:
+    """Return the ``LiveError`` answering one of ``REFUSALS``."""
+    if isinstance(exc, RequestDataTooBig):
+        return FrameTooLarge(f"Body is over the limit of {limit()} bytes")
+    if isinstance(exc, TooManyFieldsSent):
+        return ProtocolError(
+            f"Request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields"
+        )
+    if isinstance(exc, TooManyFilesSent):
+        return ProtocolError(f"Request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files")
+    if isinstance(exc, MultiPartParserError | SuspiciousMultipartForm):
+        return ProtocolError("Body is not a valid multipart form")
+    return ProtocolError("Malformed request")
 
 
 def read(request: HttpRequest) -> dict[str, Any]:
     """Return a POSTed frame: a JSON object, or form fields with ``payload`` built from the rest.
 
-    Raises ``FrameTooLarge`` (413), ``UnsupportedMediaType`` (415) or ``ProtocolError``.
+    Raises ``FrameTooLarge`` (413), ``UnsupportedMediaType`` (415), ``ProtocolError``,
+    or one of ``REFUSALS`` from Django's parsers.
     """
     most = limit()
     length = declared_length(request)
@@ -83,23 +89,24 @@ def read(request: HttpRequest) -> dict[str, Any]:
         raise UnsupportedMediaType(
             f"Unsupported content type {short_repr(kind)}; send {JSON}, {URLENCODED} or {MULTIPART}"
         )
-    with django_refusals():
-        body = request.body  # read once: the form parsers below reuse it
-        if len(body) > most:  # a chunked or understated body
-            raise FrameTooLarge(f"Body of {len(body)} bytes is over the limit of {most}")
-        if kind == JSON:
-            return frames.parse(body or b"{}", "Body")
-        if kind == "":
-            if body:
-                raise UnsupportedMediaType(
-                    f"Missing content type; send {JSON}, {URLENCODED} or {MULTIPART}"
-                )
-            return {}
-        data: dict[str, Any] = {key: request.POST.get(key) for key in request.POST}
-        if request.FILES:
-            raise ProtocolError(
-                f"File uploads are not accepted here: {short_repr(next(iter(request.FILES)))}"
+    body = request.body  # read once: the form parsers below reuse it
+    if len(body) > most:  # a chunked or understated body
+        raise FrameTooLarge(f"Body of {len(body)} bytes is over the limit of {most}")
+    if kind == JSON:
+        return frames.parse(body or b"{}", "Body")
+    if kind == "":
+        if body:
+            raise UnsupportedMediaType(
+                f"Missing content type; send {JSON}, {URLENCODED} or {MULTIPART}"
             )
+        return {}
+    if kind == URLENCODED and request.encoding and request.encoding.lower() != "utf-8":
+        raise ProtocolError("Form bodies must be UTF-8 encoded")  # Django's parser says 400
+    data: dict[str, Any] = {key: request.POST.get(key) for key in request.POST}
+    if request.FILES:
+        raise ProtocolError(
+            f"File uploads are not accepted here: {short_repr(next(iter(request.FILES)))}"
+        )
     payload: Any = data.get("payload")
     if isinstance(payload, str):
         payload = frames.parse(payload, "Field 'payload'", envelope=False)

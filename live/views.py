@@ -131,15 +131,17 @@ class ComponentView(View):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Run the view and turn every ``LiveError`` into a JSON error."""
         try:
-            with bodies.django_refusals():  # a query string with too many fields, too
-                self.body = bodies.read(request) if request.method == "POST" else {}
-                refused = bodies.csrf_refusal(request)
-                if refused is not None:
-                    return refused
-                self.check_permissions(request)
-                return super().dispatch(request, *args, **kwargs)
+            # Read first: the CSRF check would parse a form without bounding its size.
+            self.body = bodies.read(request) if request.method == "POST" else {}
+            refused = bodies.csrf_refusal(request)
+            if refused is not None:
+                return refused
+            self.check_permissions(request)
+            return super().dispatch(request, *args, **kwargs)
         except LiveError as error:
             return error_response(error)
+        except bodies.REFUSALS as exc:  # from the body or the query string
+            return error_response(bodies.as_live_error(exc))
         except outages.ERRORS as exc:
             outages.report("Redis", exc)
             return error_response(Unavailable())

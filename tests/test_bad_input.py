@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -870,6 +871,25 @@ def test_daphne_answers_bad_bodies_with_json(server: Server) -> None:
         413,
         {"error": f"Body of {len(giant)} bytes is over the limit of {LIMIT}", "code": "too_large"},
     )
+    # Chunked: no Content-Length to refuse it by, so the body read tells.
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        head = (
+            f"POST /live/components/counter/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Cookie: {session.cookie_header()}\r\nX-CSRFToken: {csrf}\r\nReferer: {url}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
+    assert json.loads(rest.partition(b"\r\n\r\n")[2]) == {
+        "error": f"Body of {len(big)} bytes is over the limit of {LIMIT}",
+        "code": "too_large",
+    }
     many = ("&".join(f"f{i}=1" for i in range(1001))).encode()
     assert post(many, "application/x-www-form-urlencoded") == (
         400,
