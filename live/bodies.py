@@ -3,7 +3,7 @@
 The body is read here, before anything else does (the CSRF check reads forms
 too): JSON objects, urlencoded and multipart forms without files. Django's own
 refusals (``RequestDataTooBig``, ``TooManyFieldsSent``, a broken multipart body)
-become ``LiveError``\\ s (``as_live_error``), answered as JSON rather than with
+become live errors (``as_live_error``), answered as JSON rather than with
 Django's HTML pages.
 """
 
@@ -50,12 +50,14 @@ def declared_length(request: HttpRequest) -> int:
     raw = request.META.get("CONTENT_LENGTH") or "0"
     if not (isinstance(raw, str) and raw.isascii() and raw.isdigit()):
         raise ProtocolError("Content-Length must be a number of bytes")
+    if len(raw) > 18:  # int() refuses more than 4300 digits; no body is this large anyway
+        raise FrameTooLarge(f"Body is over the limit of {limit()} bytes")
     return int(raw)
 
 
 #: Django's refusals of a request's data, raised where ``request.body``, ``POST`` or ``GET``
-#: are read (``SuspiciousMultipartForm`` and the size and count limits are
-#: ``SuspiciousOperation``\ s).
+#: are read (``SuspiciousMultipartForm`` and the size and count limits are kinds of
+#: ``SuspiciousOperation``).
 REFUSALS = (SuspiciousOperation, MultiPartParserError, BadRequest)
 
 

@@ -77,8 +77,9 @@ class Echo(live.Component):
     def mount(self) -> None:
         self.state = {"text": "ok"}
 
-    def on_break(self) -> None:
-        self.state["text"] = "bad\ud800"
+    def on_break(self, long: bool = False) -> None:
+        # Long HTML is kept compressed: that must not fail either.
+        self.state["text"] = "bad\ud800" + ("." * 5000 if long else "")
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +95,11 @@ def _registered() -> Iterator[None]:
 def _no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Fail a test that logged an ERROR, or anything with a traceback."""
     caplog.set_level(logging.INFO)
+    # The project's LOGGING gives "live" its own handler and no propagation.
+    live_logger = logging.getLogger("live")
+    live_logger.addHandler(caplog.handler)
     yield
+    live_logger.removeHandler(caplog.handler)
     bad = [
         f"{record.name} {record.levelname}: {record.getMessage()}"
         for record in caplog.records
@@ -287,12 +292,15 @@ async def test_a_lone_surrogate_anywhere_is_refused_and_the_socket_serves_on(
         await check_unharmed(target, bystander)
 
 
+@pytest.mark.parametrize("long", [False, True])
 async def test_a_frame_the_server_renders_with_a_lone_surrogate_is_sent_escaped(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, long: bool
 ) -> None:
     async with LiveClient() as client:
         view = await client.mount("t_bad_echo")
-        await client.send({"type": "event", "id": view.id, "event": "break", "payload": {}})
+        await client.send(
+            {"type": "event", "id": view.id, "event": "break", "payload": {"long": long}}
+        )
         assert client.communicator is not None
         raw = (await client.communicator.receive_output(3))["text"]
         assert raw.isascii()
@@ -745,6 +753,13 @@ def test_malformed_request_data_is_400_json() -> None:
             "Form bodies must be UTF-8 encoded",
         ),
     ]
+    response = client.generic(
+        "POST", URL, "{}", content_type="application/json", CONTENT_LENGTH="9" * 5000, **header
+    )
+    assert (response.status_code, response.json()) == (
+        413,
+        {"error": f"Body is over the limit of {LIMIT} bytes", "code": "too_large"},
+    )
     for extra, body, message in cases:
         response = client.generic("POST", URL, body, **{**extra, **header})
         assert (response.status_code, response.json()) == (
