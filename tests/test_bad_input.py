@@ -472,6 +472,19 @@ def test_job_component_with_a_bad_job_id_is_not_found_over_http(
     assert Client().get("/live/components/live_job/", {"job_id": job_id}).status_code == 401
 
 
+async def test_a_superuser_cancelling_a_deleted_job_gets_not_found(boss: Any) -> None:
+    job = await Job.objects.acreate(action="x", description="Gone", owner=None)
+    async with LiveClient(user=boss) as client:
+        view = await client.mount("live_job", job_id=str(job.pk))
+        missing = f"No job with id {str(job.pk)!r}"
+        await job.adelete()
+        await client.send(
+            {"type": "event", "id": view.id, "event": "cancel", "payload": {}, "ref": REF}
+        )
+        assert await client.receive() == error("not_found", missing, id=view.id, ref=REF)
+        assert "Gone" in (await view.resync())["html"]
+
+
 async def test_job_component_of_a_deleted_job_is_not_found_over_the_socket(owner: Any) -> None:
     job = await Job.objects.acreate(action="x", description="Gone", owner=owner)
     async with LiveClient(user=owner) as client:
@@ -631,6 +644,26 @@ def test_multipart_forms_with_files_are_refused() -> None:
         {"error": "File uploads are not accepted here: 'upload'", "code": "bad_frame"},
     )
     count_is(client_with(client), token, 1)
+
+
+def test_more_files_than_django_allows_are_refused_before_being_looked_at(settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    client, token, header = csrf_client()
+    uploads = {f"f{i}": SimpleUploadedFile(f"{i}.txt", b"x") for i in range(3)}
+    response = client.post(URL, {"token": token, "event": "increment", **uploads}, **header)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "Request has more than 2 files", "code": "bad_frame"},
+    )
+    count_is(client_with(client), token, 1)
+
+
+def test_without_the_csrf_middleware_the_endpoint_checks_no_csrf(settings: Any) -> None:
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith("CsrfViewMiddleware")]
+    client, token = http_root(Client(enforce_csrf_checks=True))
+    response = client.post(URL, {"token": token, "event": "increment"})
+    assert response.status_code == 200
+    assert response.json()["html"] == html_of(1)
 
 
 def client_with(client: Client) -> Client:
@@ -848,6 +881,25 @@ def test_daphne_keeps_a_socket_open_after_lone_surrogates(server: Server) -> Non
     assert daphne_errors(server, before) == []
 
 
+def chunked_post(server: Server, session: Session, csrf: str, body: bytes) -> tuple[int, Any]:
+    """POST ``body`` as JSON with chunked transfer encoding; return the status and JSON answer."""
+    host, port = server.url.removeprefix("http://").split(":")
+    url = server.url + "/live/components/counter/"
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = (
+            f"POST /live/components/counter/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Cookie: {session.cookie_header()}\r\nX-CSRFToken: {csrf}\r\nReferer: {url}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2])
+
+
 def test_daphne_answers_bad_bodies_with_json(server: Server) -> None:
     import urllib.error
     import urllib.request
@@ -887,24 +939,16 @@ def test_daphne_answers_bad_bodies_with_json(server: Server) -> None:
         {"error": f"Body of {len(giant)} bytes is over the limit of {LIMIT}", "code": "too_large"},
     )
     # Chunked: no Content-Length to refuse it by, so the body read tells.
-    host, port = server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        head = (
-            f"POST /live/components/counter/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"Cookie: {session.cookie_header()}\r\nX-CSRFToken: {csrf}\r\nReferer: {url}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-            "Connection: close\r\n\r\n"
-        )
-        sock.sendall(head.encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big))
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
-    assert json.loads(rest.partition(b"\r\n\r\n")[2]) == {
-        "error": f"Body of {len(big)} bytes is over the limit of {LIMIT}",
-        "code": "too_large",
-    }
+    assert chunked_post(server, session, csrf, big) == (
+        413,
+        {"error": f"Body of {len(big)} bytes is over the limit of {LIMIT}", "code": "too_large"},
+    )
+    # Chunked and past Django's DATA_UPLOAD_MAX_MEMORY_SIZE: Django's refusal, as JSON.
+    status, answer = chunked_post(server, session, csrf, b"a" * (3 * 1024 * 1024))
+    assert (status, answer) == (
+        413,
+        {"error": f"Body is over the limit of {LIMIT} bytes", "code": "too_large"},
+    )
     many = ("&".join(f"f{i}=1" for i in range(1001))).encode()
     assert post(many, "application/x-www-form-urlencoded") == (
         400,
