@@ -49,7 +49,7 @@ def _model_for(func: Callable[..., Any]) -> tuple[type[pydantic.BaseModel], bool
 
 #: As Django's form fields say it (``ProhibitNullCharactersValidator``).
 NULL_CHARACTERS = "Null characters are not allowed."
-#: A lone UTF-16 surrogate (``"\\ud800"`` in JSON) is no character: it cannot be encoded.
+#: A lone UTF-16 surrogate (``"\ud800"`` in JSON) is no character: it cannot be encoded.
 LONE_SURROGATES = "Lone surrogates are not allowed."
 #: As pydantic says it for ``NaN``, ``Infinity`` and numbers such as ``1e400``.
 NOT_FINITE = "Input should be a finite number"
