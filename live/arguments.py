@@ -8,6 +8,7 @@ reported per field and the handler is not called.
 from __future__ import annotations
 
 import inspect
+import math
 import typing
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -48,31 +49,68 @@ def _model_for(func: Callable[..., Any]) -> tuple[type[pydantic.BaseModel], bool
 
 #: As Django's form fields say it (``ProhibitNullCharactersValidator``).
 NULL_CHARACTERS = "Null characters are not allowed."
+#: A lone UTF-16 surrogate (``"\ud800"`` in JSON) is no character: it cannot be encoded.
+LONE_SURROGATES = "Lone surrogates are not allowed."
+#: As pydantic says it for ``NaN``, ``Infinity`` and numbers such as ``1e400``.
+NOT_FINITE = "Input should be a finite number"
 
 
-def _has_null(value: Any) -> bool:
+def is_encodable(text: str) -> bool:
+    """Return whether ``text`` can be sent and stored: it holds no lone surrogate."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def escaped(text: str) -> str:
+    """Return ``text`` with any lone surrogate written as a ``\\udxxx`` escape."""
+    if is_encodable(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def refusal(value: Any, *, null_characters: bool = True) -> str | None:
+    """Return why ``value`` (any JSON value, searched through) cannot be an argument, or ``None``.
+
+    Lone surrogates, non-finite numbers and, unless ``null_characters`` is false, NULs.
+    """
     # A loop, not recursion: the HTTP fallback does not bound the nesting depth.
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, Mapping):
+        if isinstance(item, str):
+            if not is_encodable(item):
+                return LONE_SURROGATES
+            if null_characters and "\x00" in item:
+                return NULL_CHARACTERS
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return NOT_FINITE
+        elif isinstance(item, Mapping):
             stack.extend(item.keys())
             stack.extend(item.values())
-        elif isinstance(item, list):
+        elif isinstance(item, list | tuple):
             stack.extend(item)
-    return False
+    return None
 
 
-def check_null_characters(event: object, payload: Mapping[str, Any]) -> None:
-    """Raise ``InvalidArguments`` for each argument holding a NUL character anywhere.
+def check_payload(
+    event: object, payload: Mapping[str, Any], *, null_characters: bool = True
+) -> None:
+    """Raise ``InvalidArguments`` for each argument that holds a value no handler may see.
 
-    No form field can send one, and PostgreSQL refuses them in text columns.
+    No form field can send a NUL (and PostgreSQL refuses them in text columns), no
+    database stores a lone surrogate, and ``int()`` of an infinite float raises.
     """
-    fields = {
-        str(name): NULL_CHARACTERS for name, value in payload.items() if _has_null([name, value])
-    }
+    fields: dict[str, str] = {}
+    for name, value in payload.items():
+        message = refusal([name, value], null_characters=null_characters)
+        if message is not None:
+            fields[escaped(str(name))] = message
     if fields:
         summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
         raise InvalidArguments(f"Invalid arguments for {event!r}: {summary}", fields)
@@ -82,6 +120,8 @@ def validate(func: Callable[..., Any], event: str, payload: Mapping[str, Any]) -
     """Return ``payload`` validated and coerced for ``func``, or raise ``InvalidArguments``."""
     # Key the cache on the plain function: a bound method is new for every component.
     model, var_keyword = _model_for(getattr(func, "__func__", func))
+    # Before pydantic: a custom validator may call ``int()`` on an infinite float.
+    check_payload(event, payload, null_characters=False)
     if var_keyword and "self" in payload:
         # It would get through to ``**kwargs`` and clash with the bound instance (a TypeError).
         raise InvalidArguments(

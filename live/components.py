@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from live import jobs, permissions
-from live.component import Component, broadcast_only
+from live.component import Component, broadcast_only, short_repr
+from live.exceptions import NotFound
 from live.models import Job
 from live.registry import register
+
+
+def job_id_of(params: dict[str, Any]) -> uuid.UUID:
+    """Return the ``job_id`` param as a UUID, or raise ``NotFound`` (it comes from a URL)."""
+    value = params.get("job_id")
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"No job with id {short_repr(value)}") from None
 
 
 class CanSeeJob(permissions.BasePermission):
@@ -17,13 +28,19 @@ class CanSeeJob(permissions.BasePermission):
     requires_login = True
 
     def has_permission(self, user: Any, component: Any = None) -> bool:
-        """Return whether ``user`` owns the component's job or is a superuser."""
+        """Return whether ``user`` owns the component's job or is a superuser.
+
+        Raises ``NotFound`` for a job that does not exist, as the job page answers 404.
+        """
         if not (user is not None and user.is_authenticated and user.is_active):
             return False
-        if user.is_superuser:
-            return True
-        job_id = component.params.get("job_id") if component is not None else None
-        return job_id is not None and Job.objects.filter(pk=job_id, owner_id=user.pk).exists()
+        if user.is_superuser or component is None:
+            return bool(user.is_superuser)
+        job_id = job_id_of(component.params)
+        owners = Job.objects.filter(pk=job_id).values_list("owner_id", flat=True)
+        if not owners:
+            raise NotFound(f"No job with id {short_repr(str(job_id))}")
+        return bool(owners[0] == user.pk)
 
 
 @register("live_job")
@@ -37,7 +54,11 @@ class JobProgress(Component):
 
     def mount(self) -> None:
         """Load the job's current progress from the database."""
-        job = Job.objects.get(pk=self.params["job_id"])
+        job_id = job_id_of(self.params)
+        try:
+            job = Job.objects.get(pk=job_id)
+        except Job.DoesNotExist:
+            raise NotFound(f"No job with id {short_repr(str(job_id))}") from None
         self.state = {"description": job.description, **job.snapshot()}
 
     @broadcast_only
@@ -64,7 +85,10 @@ class JobProgress(Component):
 
     def on_cancel(self) -> None:
         """Ask the job to stop at its next check."""
-        jobs.request_cancel(self.params["job_id"])
+        job_id = job_id_of(self.params)
+        if not Job.objects.filter(pk=job_id).exists():
+            raise NotFound(f"No job with id {short_repr(str(job_id))}")
+        jobs.request_cancel(job_id)
         self.state["cancel_requested"] = True
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

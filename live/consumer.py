@@ -28,6 +28,7 @@ from live import (
     tokens,
     visitors,
 )
+from live.arguments import is_encodable
 from live.catchup import Entry
 from live.exceptions import (
     LiveError,
@@ -244,7 +245,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("live: closing a socket with %d unsent bytes (slow client)", pending)
             await self.close(code=protocol.CLOSE_SLOW_CONSUMER)
             return
-        await self.send(text_data=json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+        text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+        if not is_encodable(text):
+            # Client text is checked on the way in; this is server text. daphne would fail
+            # to encode it and close the socket (1011): send it escaped instead.
+            logger.warning(
+                "live: a %s frame held a lone surrogate; sent escaped", frame.get("type")
+            )
+            text = json.dumps(frame, separators=(",", ":"))
+        await self.send(text_data=text)
 
     def unsent_bytes(self) -> int | None:
         """Return the bytes written to this socket but not yet taken by the client, if known.
@@ -276,9 +285,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     ) -> None:
         """Send an error frame for ``error``."""
         frame: Frame = {protocol.KEY_TYPE: protocol.ERROR, **error.as_frame()}
-        if isinstance(component_id, str) and len(component_id) <= 64:
+        if isinstance(component_id, str) and len(component_id) <= 64 and is_encodable(component_id):
             frame[protocol.KEY_ID] = component_id
-        if isinstance(ref, int) and not isinstance(ref, bool):
+        if isinstance(ref, int) and not isinstance(ref, bool) and abs(ref) <= protocol.MAX_REF:
             frame[protocol.KEY_REF] = ref
         await self.send_frame(frame)
 

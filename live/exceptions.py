@@ -1,9 +1,11 @@
 """Error types of ``live``; each carries a wire code, an HTTP status and a safe message.
 
 LiveError
- ├── ComponentNotFound          unknown registered name (404)
+ ├── NotFound                   what the component shows does not exist (404)
+ │    └── ComponentNotFound     unknown registered name
  ├── ProtocolError              malformed frame or request body (400)
  │    ├── FrameTooLarge         over ``LIVE["MAX_FRAME_BYTES"]`` (413)
+ │    ├── UnsupportedMediaType  a request body that is not JSON or a form (415)
  │    ├── NotJoined             a frame for a component this socket has not joined
  │    └── TooManyComponents     over ``LIVE["MAX_COMPONENTS"]`` on one socket
  ├── EventError
@@ -46,11 +48,18 @@ class LiveError(Exception):
         return {protocol.KEY_CODE: self.code, protocol.KEY_MESSAGE: self.message}
 
 
-class ComponentNotFound(LiveError):
+class NotFound(LiveError):
+    """Raised when what a component shows (a job, a product) does not exist."""
+
+    code = protocol.NOT_FOUND
+    status = 404
+    default_message = "Not found"
+
+
+class ComponentNotFound(NotFound):
     """Raised when a name is not a registered component."""
 
     code = protocol.UNKNOWN_COMPONENT
-    status = 404
 
 
 class ProtocolError(LiveError):
@@ -65,6 +74,12 @@ class FrameTooLarge(ProtocolError):
 
     code = protocol.TOO_LARGE
     status = 413
+
+
+class UnsupportedMediaType(ProtocolError):
+    """Raised for an HTTP body that is neither JSON nor a form."""
+
+    status = 415
 
 
 class NotJoined(ProtocolError):

@@ -1,7 +1,9 @@
 """Internal: reading a client frame (a socket message or an HTTP body) within the limits.
 
 Both transports parse with ``parse``: a JSON object no larger than
-``LIVE["MAX_FRAME_BYTES"]`` and no deeper than ``LIVE["MAX_FRAME_DEPTH"]``.
+``LIVE["MAX_FRAME_BYTES"]``, no deeper than ``LIVE["MAX_FRAME_DEPTH"]``, and
+whose envelope (all but the payload) holds only text that can be sent back.
+The payload is checked by the pipeline, which names the argument at fault.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import json
 import time
 from typing import Any
 
-from live import conf
+from live import conf, protocol
+from live.arguments import is_encodable
 from live.exceptions import FrameTooLarge, ProtocolError, RateLimited
 
 
@@ -30,6 +33,22 @@ def depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def unencodable(value: Any) -> bool:
+    """Return whether a key or string anywhere in ``value`` holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not is_encodable(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def size(data: str | bytes) -> int:
     """Return the size of a frame in bytes (text counts its UTF-8 encoding)."""
     if isinstance(data, bytes):
@@ -40,10 +59,11 @@ def size(data: str | bytes) -> int:
     return len(data.encode("utf-8", "surrogatepass"))
 
 
-def parse(data: str | bytes, noun: str = "Frame") -> dict[str, Any]:
+def parse(data: str | bytes, noun: str = "Frame", *, envelope: bool = True) -> dict[str, Any]:
     """Return ``data`` parsed as a JSON object, or raise ``FrameTooLarge``/``ProtocolError``.
 
-    ``noun`` names the thing in messages ("Frame", "Body").
+    ``noun`` names the thing in messages ("Frame", "Body"); ``envelope=False`` parses
+    a payload alone, left to the pipeline's checks.
     """
     limit = conf.get("MAX_FRAME_BYTES")
     measured = size(data)
@@ -60,6 +80,10 @@ def parse(data: str | bytes, noun: str = "Frame") -> dict[str, Any]:
     max_depth = conf.get("MAX_FRAME_DEPTH")
     if depth(value, max_depth) > max_depth:
         raise ProtocolError(f"{noun} is nested too deeply")
+    # A lone surrogate (JSON "\ud800") in an id or an event name would be echoed in the
+    # answer, which then cannot be encoded: daphne closes the socket (1011).
+    if envelope and unencodable({k: v for k, v in value.items() if k != protocol.KEY_PAYLOAD}):
+        raise ProtocolError(f"{noun} holds text that is not valid Unicode (a lone surrogate)")
     return value
 
 

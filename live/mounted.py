@@ -347,6 +347,11 @@ class Mounted:
         """Apply one client event and return the frame that answers it."""
         if ref is not None and (not isinstance(ref, int) or isinstance(ref, bool)):
             raise ProtocolError("Event ref must be an integer")
+        if ref is not None and abs(ref) > protocol.MAX_REF:
+            # It is stored and compared with the next refs: keep it a number JS can hold.
+            raise ProtocolError(
+                f"Event ref must be an integer from -{protocol.MAX_REF} to {protocol.MAX_REF}"
+            )
         if not isinstance(payload, dict):
             raise ProtocolError("Event payload must be an object")
         if isinstance(ref, int) and ref <= self.ref:
@@ -356,7 +361,8 @@ class Mounted:
         handler, kwargs = self.component.validate_event(event, payload)
         if getattr(handler, "live_broadcast_only", False):
             raise self.component.unknown_event(event)
-        arguments.check_null_characters(event, payload)
+        # Also here: ``validate_event`` may be overridden (forms) and skip ``arguments.validate``.
+        arguments.check_payload(event, payload)
         self.check_rate(str(event))
         self.component.errors = {}
         self.guarded(lambda: run(handler(**kwargs)))

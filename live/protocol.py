@@ -28,6 +28,9 @@ KEY_RETRY_AFTER: Final = "retry_after"
 KEY_OPTIMISTIC: Final = "optimistic"
 KEY_STATE: Final = "state"
 
+#: Largest ``ref`` in size: every integer up to it is exact in a JavaScript number (2**53).
+MAX_REF: Final = 9007199254740992
+
 # Client -> server frame types.
 JOIN: Final = "join"
 EVENT: Final = "event"
@@ -59,12 +62,14 @@ RATE_LIMITED: Final = "rate_limited"
 TOO_LARGE: Final = "too_large"
 TOO_MANY: Final = "too_many_components"
 STATE_LOST: Final = "state_lost"
+NOT_FOUND: Final = "not_found"  # what the component shows (a job, a product) does not exist
 SERVER_ERROR: Final = "server_error"
 UNAVAILABLE: Final = "unavailable"  # the state store or channel layer is down; retry later
 ERROR_CODES: Final = (
     BAD_FRAME,
     FORBIDDEN,
     INVALID_ARGS,
+    NOT_FOUND,
     NOT_JOINED,
     RATE_LIMITED,
     SERVER_ERROR,

@@ -54,12 +54,17 @@ def pack(html: str) -> str | bytes:
     if len(html) < COMPRESS_FROM:
         return html
     # The HTML is most of a snapshot and compresses about 6:1.
-    return zlib.compress(html.encode(), 1)
+    # surrogatepass: a lone surrogate in server-rendered HTML must not fail the save.
+    return zlib.compress(html.encode("utf-8", "surrogatepass"), 1)
 
 
 def unpack(packed: str | bytes) -> str:
     """Return the HTML that ``pack`` returned ``packed`` for."""
-    return packed if isinstance(packed, str) else zlib.decompress(packed).decode()
+    return (
+        packed
+        if isinstance(packed, str)
+        else zlib.decompress(packed).decode("utf-8", "surrogatepass")
+    )
 
 
 def save(component_id: str, snapshot: Snapshot, ttl: int | None = None) -> None:

@@ -55,7 +55,10 @@ class UserHistoryWidget(live.Component):
     size = "lg"
 
     def mount(self) -> None:
-        """Remember which user this is about."""
+        """Remember which user this is about (the admin page's ``object_id``)."""
+        if self.params.get("object_id") is None:
+            # Mounted without it, e.g. by a bare GET of the component endpoint.
+            raise live.InvalidArguments("Missing param 'object_id'", {"object_id": "Required"})
         self.state = {"user_id": str(self.params["object_id"]), "stamp": 0}
 
     @live.broadcast_only

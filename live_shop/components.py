@@ -96,8 +96,8 @@ class ProductComponent(live.CacheMixin, live.OptimisticMixin, live.Component):
     optimistic = {"add_to_cart": {"this": {"text": "Adding…", "disabled": True}}}
 
     def get_cache_key(self, name: str, params: dict[str, Any], state: Any) -> str:
-        """One cached render per product, whatever the cart."""
-        return f"{catalog.RENDER_PREFIX}{str(params.get('product_id'))[:20]}"
+        """One cached render per product, whatever the cart (a bad id is refused first)."""
+        return f"{catalog.RENDER_PREFIX}{product_id_of(params)}"
 
     def load_from_cache(self) -> Any:
         """Serve the cached render, still binding this visitor's cart."""

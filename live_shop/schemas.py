@@ -22,7 +22,7 @@ class ReviewIn(pydantic.BaseModel):
     def _rating(cls, value: Any) -> int:
         try:
             rating = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
             raise ValueError("Choose a rating from 1 to 5.") from None
         if not 1 <= rating <= 5:
             raise ValueError("Choose a rating from 1 to 5.")

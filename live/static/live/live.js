@@ -12,6 +12,7 @@
 // protocol:begin
 const P = {
   PROTOCOL_VERSION: 1,
+  MAX_REF: 9007199254740992,
   KEY_TYPE: "type",
   KEY_ID: "id",
   KEY_TOKEN: "token",
@@ -52,6 +53,7 @@ const P = {
   TOO_LARGE: "too_large",
   TOO_MANY: "too_many_components",
   STATE_LOST: "state_lost",
+  NOT_FOUND: "not_found",
   SERVER_ERROR: "server_error",
   UNAVAILABLE: "unavailable",
   CLOSE_SLOW_CONSUMER: 4008,
