@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -99,19 +99,33 @@ def refusal(value: Any, *, null_characters: bool = True) -> str | None:
 
 
 def check_payload(
-    event: object, payload: Mapping[str, Any], *, null_characters: bool = True
+    event: object,
+    payload: Mapping[str, Any],
+    *,
+    null_characters: bool = True,
+    taken: Collection[str] | None = None,
 ) -> None:
     """Raise ``InvalidArguments`` for each argument that holds a value no handler may see.
 
     No form field can send a NUL (and PostgreSQL refuses them in text columns), no
-    database stores a lone surrogate, and ``int()`` of an infinite float raises.
+    database stores a lone surrogate, and ``int()`` of an infinite float raises. With
+    ``taken`` (the names the handler takes), other names are reported unexpected
+    beside such a value, and their values are not looked at.
     """
     fields: dict[str, str] = {}
+    unexpected: dict[str, str] = {}
     for name, value in payload.items():
-        message = refusal([name, value], null_characters=null_characters)
+        if taken is not None and name not in taken:
+            message = refusal(name, null_characters=null_characters)
+            if message is None:
+                unexpected[escaped(str(name))] = "Unexpected argument"
+                continue
+        else:
+            message = refusal([name, value], null_characters=null_characters)
         if message is not None:
             fields[escaped(str(name))] = message
     if fields:
+        fields = {name: fields.get(name) or unexpected[name] for name in [*fields, *unexpected]}
         summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
         raise InvalidArguments(f"Invalid arguments for {event!r}: {summary}", fields)
 
@@ -121,7 +135,8 @@ def validate(func: Callable[..., Any], event: str, payload: Mapping[str, Any]) -
     # Key the cache on the plain function: a bound method is new for every component.
     model, var_keyword = _model_for(getattr(func, "__func__", func))
     # Before pydantic: a custom validator may call ``int()`` on an infinite float.
-    check_payload(event, payload, null_characters=False)
+    taken = None if var_keyword else model.model_fields
+    check_payload(event, payload, null_characters=False, taken=taken)
     if var_keyword and "self" in payload:
         # It would get through to ``**kwargs`` and clash with the bound instance (a TypeError).
         raise InvalidArguments(

@@ -1013,7 +1013,7 @@ def argument_names(component: type[live.Component], event: str) -> list[str]:
 async def test_no_app_event_answers_a_server_error_to_hostile_values(
     boss: Any, tee: Product, settings: Any
 ) -> None:
-    settings.LIVE = {"SOCKET_FRAMES_PER_SECOND": 100_000}
+    settings.LIVE = {"SOCKET_FRAMES_PER_SECOND": 100_000, "CLIENT_EVENT_RATE": "100000/second"}
     mounts: dict[str, dict[str, Any]] = {
         "counter": {},
         "people": {},
