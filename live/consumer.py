@@ -15,7 +15,18 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from live import conf, frames, outages, protocol, ratelimit, registry, revocation, state, tokens
+from live import (
+    conf,
+    frames,
+    outages,
+    protocol,
+    ratelimit,
+    registry,
+    revocation,
+    scheduling,
+    state,
+    tokens,
+)
 from live.catchup import Entry
 from live.exceptions import (
     LiveError,
@@ -184,17 +195,23 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if time.monotonic() - self.user_checked >= conf.get("USER_RECHECK_INTERVAL"):
             await self.refresh_user()
 
-    async def run_sync(self, func: Callable[[], T], mounted: Mounted | None = None) -> T:
+    async def run_sync(
+        self, func: Callable[[], T], mounted: Mounted | None = None, *, bounded: bool = False
+    ) -> T:
         """Run blocking component code off the event loop, with fresh DB connections.
 
-        A component with ``run_in_thread = False`` runs in the loop instead: no thread
-        hop, for components that neither query the database nor block.
+        Jobs wait their client's turn (``live.scheduling``); ``bounded`` ones (what the
+        client asked for) get ``RateLimited`` when its queue is full. A component with
+        ``run_in_thread = False`` runs in the loop instead: no thread hop.
         """
         if mounted is not None and not mounted.component.run_in_thread:
             return func()
-        runner = database_sync_to_async(func, thread_sensitive=conf.get("THREAD_SENSITIVE"))
-        result: T = await runner()
-        return result
+        return await scheduling.run(func, self.sync_client(), bounded)
+
+    def sync_client(self) -> scheduling.Client:
+        """Return whose turn this socket's sync work waits for."""
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        return scheduling.client_of(self.user, session_key, self.client_address())
 
     async def send_frame(self, frame: Frame) -> None:
         """Send one frame as compact JSON; close a client that stopped reading."""
@@ -323,7 +340,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             mounted, remounted = Mounted.resume(token, user=user, bound_to=bound_to)
             return mounted, mounted.join_frame(client_version, remounted)
 
-        mounted, frame = await self.run_sync(resume)
+        mounted, frame = await self.run_sync(resume, bounded=True)
         component_id = mounted.component_id
         # The claimed id is the client's word: a token for another component must not
         # ride on the id of one already joined past the limit.
@@ -361,7 +378,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         async with self.lock(mounted.component_id):
             self.cancel_push(mounted.component_id)
             frame = await self.run_sync(
-                lambda: mounted.atomic(lambda: mounted.handle_event(event, payload, ref)), mounted
+                lambda: mounted.atomic(lambda: mounted.handle_event(event, payload, ref)),
+                mounted,
+                bounded=True,
             )
             await self.refollow(mounted)
             await self.send_frame(frame)
@@ -370,7 +389,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Send the whole HTML of one component again."""
         mounted = self.get_mounted(content.get(protocol.KEY_ID))
         async with self.lock(mounted.component_id):
-            frame = await self.run_sync(mounted.full_frame, mounted)
+            frame = await self.run_sync(mounted.full_frame, mounted, bounded=True)
             await self.send_frame(frame)
 
     async def handle_leave(self, content: Frame) -> None:
