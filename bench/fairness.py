@@ -291,6 +291,7 @@ def main(argv: list[str]) -> int:
         "mode": config.mode,
         "config": asdict(config),
         "live_settings": live_settings,
+        "addresses": {"bystander": BYSTANDER_ADDRESS, "hostile": HOSTILE_ADDRESS},
         "machine": machine(),
         "errors": [],
     }

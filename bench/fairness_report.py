@@ -79,8 +79,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{config.get('warmup')} alone; each flood runs {config.get('ramp')} s before and during "
         f"them, every hostile socket keeping at most {config.get('window')} events unanswered.",
         f"Server `LIVE` settings: {results.get('live_settings')}; daphne with --proxy-headers, "
-        f"the bystander at {results.get('bystander_address', '10.1.0.1')} and the hostile "
-        "client at another address (X-Forwarded-For), all over 127.0.0.1.",
+        f"the bystander at {dig(results, 'addresses', 'bystander')} and the hostile client at "
+        f"{dig(results, 'addresses', 'hostile')} (X-Forwarded-For), all over 127.0.0.1.",
         f"One daphne process and the load client on the same machine: {m.get('cpu')}, "
         f"{m.get('cores')} cores, Python {m.get('python')}; load average at start "
         f"{(m.get('loadavg_start') or ['?'])[0]}.",
