@@ -585,7 +585,8 @@ class ComponentConsumer(LiveConsumer):
         user, bound_to = self.user, self.binding()
         try:
             mounted = await self.run_sync(
-                lambda: Mounted.mount(component_cls, params=params, user=user, bound_to=bound_to)
+                lambda: Mounted.mount(component_cls, params=params, user=user, bound_to=bound_to),
+                bounded=True,
             )
         except LiveError as error:
             await self.send_error(error)

@@ -42,13 +42,17 @@ def client_of(user: Any, session_key: str | None, address: str | None) -> Client
     """Return the client of a user, session and address.
 
     Sessions are free to make, so anonymous ones share their address's share
-    (behind a proxy, daphne needs ``--proxy-headers`` to know the address).
+    (behind a proxy, daphne needs ``--proxy-headers`` to know the address);
+    without an address (a Unix socket), each session is a client.
     """
+    session = f"s:{session_key}" if session_key else None
     if user is not None and getattr(user, "is_authenticated", False):
         key = f"u:{user.pk}"
+    elif address is None and session is not None:
+        key = session
     else:
         key = f"ip:{address or 'unknown'}"
-    return Client(key, f"s:{session_key}" if session_key else key)
+    return Client(key, session or key)
 
 
 class Scheduler:

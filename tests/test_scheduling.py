@@ -7,11 +7,13 @@ Order is asserted, never time: how fast a bystander is served is measured by
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 import live
@@ -179,6 +181,7 @@ def test_clients_are_users_else_addresses_with_sessions_taking_turns(
     assert scheduling.client_of(user, None, "10.0.0.1") == Client("u:7", "u:7")
     assert scheduling.client_of(anonymous, "abc", "10.0.0.1") == Client("ip:10.0.0.1", "s:abc")
     assert scheduling.client_of(anonymous, None, "10.0.0.1") == Client("ip:10.0.0.1", "ip:10.0.0.1")
+    assert scheduling.client_of(anonymous, "abc", None) == Client("s:abc", "s:abc")
     assert scheduling.client_of(None, None, None) == Client("ip:unknown", "ip:unknown")
 
 
@@ -201,6 +204,7 @@ async def test_the_scheduler_follows_the_settings(
 # Through the real consumer ---------------------------------------------------------------
 
 GATE = threading.Event()
+ENTERED = threading.Event()
 
 
 class Gate(live.Component):
@@ -211,6 +215,7 @@ class Gate(live.Component):
 
     def on_wait(self) -> None:
         """Hold a worker thread until the test opens the gate."""
+        ENTERED.set()
         GATE.wait(10)
         self.state["n"] += 1
 
@@ -223,6 +228,7 @@ def gate(settings: Any) -> Iterator[threading.Event]:
     settings.LIVE = {"SYNC_THREADS": 2, "SYNC_PER_CLIENT": 1, "SYNC_QUEUE_PER_CLIENT": 1}
     live.register("t_gate")(Gate)
     GATE.clear()
+    ENTERED.clear()
     yield GATE
     GATE.set()
     registry.unregister("t_gate")
@@ -254,7 +260,7 @@ async def test_a_flooding_user_is_refused_past_its_queue_while_another_is_served
                 {"type": "event", "id": view.id, "event": "wait", "payload": {}, "ref": refs[-1]}
             )
             if n == 0:
-                await until(lambda: scheduler.running == 1)
+                await until(ENTERED.is_set)
         await until(lambda: scheduler.queued(f"u:{user.pk}") == 1)
 
         # The third socket's event is over the user's queue: refused with its ref.
@@ -296,3 +302,34 @@ async def test_events_run_on_the_one_shared_thread_when_thread_sensitive(
         assert frame["type"] == "diff"
         assert "n=1" in view
         assert scheduling.scheduler().limits == (1, 1, 1)
+
+
+class GateConsumer(live.ComponentConsumer):
+    component_name = "t_gate"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_component_socket_over_the_clients_queue_is_closed_with_4429(
+    gate: threading.Event, settings: Any
+) -> None:
+    settings.LIVE = {**settings.LIVE, "SYNC_QUEUE_PER_CLIENT": 0}
+    scheduler = scheduling.scheduler()
+    # Two anonymous sockets without an address or a saved session: one client.
+    async with LiveClient() as busy:
+        view = await busy.mount("t_gate")
+        await busy.send({"type": "event", "id": view.id, "event": "wait", "payload": {}})
+        await until(ENTERED.is_set)
+        assert scheduler.running == 1
+        communicator = WebsocketCommunicator(GateConsumer.as_asgi(), "/ws/gate/")
+        connected, _ = await communicator.connect()
+        assert connected
+        assert json.loads(await communicator.receive_from()) == {
+            "type": "error",
+            "code": "rate_limited",
+            "message": "Too much work queued for this client (0 events); retry later",
+            "retry_after": 1,
+        }
+        assert await communicator.receive_output() == {"type": "websocket.close", "code": 4429}
+        gate.set()
+        await busy.receive_until(lambda f: f.get("id") == view.id)
+        assert "n=1" in view
