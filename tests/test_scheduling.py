@@ -159,6 +159,21 @@ async def test_a_cancelled_waiting_job_leaves_its_queue_and_no_slot_behind() -> 
     assert (jobs.scheduler.running, jobs.scheduler.queued()) == (0, 0)
 
 
+async def test_a_job_cancelled_just_before_its_turn_is_skipped() -> None:
+    jobs = Jobs(Scheduler(workers=1, per_client=1, max_queued=100))
+    await jobs.submit("h0", HOSTILE)
+    await jobs.submit("h1", HOSTILE)
+    await jobs.submit("h2", Client(HOSTILE.key, "s:other"))
+    jobs.tasks["h1"].cancel()
+    await jobs.finish("h0")  # its turn comes before its task has seen the cancellation
+    assert jobs.granted == ["h0", "h2"]
+    await jobs.submit("h3", HOSTILE)
+    jobs.tasks["h3"].cancel()
+    await jobs.finish("h2")  # only a cancelled job waits: nothing starts
+    assert jobs.granted == ["h0", "h2"]
+    assert (jobs.scheduler.running, jobs.scheduler.queued()) == (0, 0)
+
+
 async def test_a_job_cancelled_after_its_grant_gives_the_slot_back() -> None:
     scheduler = Scheduler(workers=1, per_client=1, max_queued=100)
     jobs = Jobs(scheduler)
