@@ -102,13 +102,17 @@ class Http:
         self.reader = self.writer = None
 
 
-async def open_socket(port: int, path: str, jar: dict[str, str] | None = None) -> ClientConnection:
+async def open_socket(
+    port: int, path: str, jar: dict[str, str] | None = None, extra: dict[str, str] | None = None
+) -> ClientConnection:
     """Open a WebSocket to the bench server as a page on it would (same Origin, its cookies)."""
-    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else None
+    headers = dict(extra or {})
+    if jar:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
     return await connect(
         f"ws://{HOST}:{port}{path}",
         origin=f"http://{HOST}:{port}",  # type: ignore[arg-type]
-        additional_headers=headers,
+        additional_headers=headers or None,
         compression=None,
         ping_interval=None,
         max_size=2**22,
@@ -202,9 +206,17 @@ class LiveSession(Session):
 
     target = "live"
 
-    def __init__(self, port: int, widget: str, jar: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        widget: str,
+        jar: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(port, f"bench_{widget}")
         self.jar: dict[str, str] = {} if jar is None else jar
+        # Sent with the first render and the socket (``X-Forwarded-For`` names a client).
+        self.headers = dict(headers or {})
         self.id = ""
         self.token = ""
         self.version = 0
@@ -217,13 +229,15 @@ class LiveSession(Session):
         own = http is None
         http = http or Http(self.port)
         try:
-            mounted = await http.json("GET", f"/bench/mount/{self.widget}/", jar=self.jar)
+            mounted = await http.json(
+                "GET", f"/bench/mount/{self.widget}/", jar=self.jar, headers=self.headers
+            )
         finally:
             if own:
                 await http.close()
         self.id, self.token = mounted["id"], mounted["token"]
         self.version, self.html = mounted["v"], mounted["html"]
-        self.ws = await open_socket(self.port, "/ws/live/", self.jar)
+        self.ws = await open_socket(self.port, "/ws/live/", self.jar, self.headers)
         await self.ws.send(
             json.dumps({"type": "join", "id": self.id, "token": self.token, "v": self.version})
         )

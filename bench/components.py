@@ -1,10 +1,12 @@
 """The bench's live components: a counter, the 25-row user table and a broadcast ticker.
 
-``bench.consumers`` serves the same templates and events the naive way.
+``bench.consumers`` serves the same templates and events the naive way. The
+fairness scenario adds the table run in worker threads and a slow handler.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import live
@@ -13,6 +15,7 @@ from bench import users
 COUNTER_TEMPLATE = "bench/components/counter.html"
 TABLE_TEMPLATE = "bench/components/table.html"
 TICKER_TEMPLATE = "bench/components/ticker.html"
+SLOW_TEMPLATE = "bench/components/slow.html"
 #: The group every ticker follows; ``bench.views.fanout`` broadcasts to it.
 FANOUT_GROUP = "bench-fanout"
 
@@ -88,3 +91,26 @@ class BenchTicker(live.Component):
     def on_tick(self, n: int) -> None:
         """Called for each broadcast."""
         self.state["n"] = n
+
+
+@live.register("bench_table_sync")
+class BenchSyncTable(BenchTable):
+    """The same table run in the worker threads, as a component that queries a database is."""
+
+    run_in_thread = True
+
+
+@live.register("bench_slow")
+class BenchSlow(live.Component):
+    """A handler that waits like a slow database query (the thread is held, the CPU is not)."""
+
+    template_name = SLOW_TEMPLATE
+
+    def mount(self) -> None:
+        """Nothing answered yet."""
+        self.state = {"n": 0}
+
+    def on_work(self, ms: int = 80) -> None:
+        """Wait ``ms`` milliseconds (at most one second), then count one answer."""
+        time.sleep(min(max(ms, 0), 1000) / 1000)
+        self.state["n"] += 1

@@ -1,4 +1,4 @@
-"""Command line of the harness: ``python -m bench [--quick | --smoke]`` (``soak``: the soak).
+"""Command line of the harness: ``python -m bench [--quick | --smoke]`` (``soak``, ``fairness``).
 
 One run starts daphne (``bench.settings``, ``DEBUG=False``) on 127.0.0.1,
 measures the echo, naive and ``live`` targets with the same client, and
@@ -366,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import soak
 
         return soak.main(argv[1:])
+    if argv[:1] == ["fairness"]:
+        from bench import fairness
+
+        return fairness.main(argv[1:])
     args = parse(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = only - set(PHASES)

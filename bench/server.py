@@ -46,8 +46,14 @@ def read_cpu_seconds(pid: int) -> float:
 class Server:
     """One daphne process serving ``bench.asgi:application``."""
 
-    def __init__(self, env: dict[str, str] | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        startup_timeout: float = 60.0,
+        args: list[str] | None = None,
+    ) -> None:
         self.extra_env = dict(env or {})
+        self.extra_args = list(args or [])  # more daphne options, e.g. ``--proxy-headers``
         self.startup_timeout = startup_timeout
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -79,7 +85,7 @@ class Server:
             **self.extra_env,
         }
         command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(self.port)]
-        command += ["-v", "0", "bench.asgi:application"]
+        command += ["-v", "0", *self.extra_args, "bench.asgi:application"]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )

@@ -29,7 +29,13 @@ from bench.consumers import ECHO_GROUP, NAIVE_GROUP, TICK_TYPE
 from live.exceptions import LiveError
 from live.views import error_response, render_component
 
-BENCH_COMPONENTS = ("bench_counter", "bench_table", "bench_ticker")
+BENCH_COMPONENTS = (
+    "bench_counter",
+    "bench_table",
+    "bench_ticker",
+    "bench_table_sync",
+    "bench_slow",
+)
 
 
 @require_GET

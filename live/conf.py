@@ -46,6 +46,12 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_INTERVAL": 0.05,
     # Run sync component code on one shared thread (True) or a thread pool (False).
     "THREAD_SENSITIVE": False,
+    # Threads of that pool, per process (so also the most database connections it opens).
+    "SYNC_THREADS": 8,
+    # Jobs of one client (a user, else an address) in the pool at once; the rest wait in turn.
+    "SYNC_PER_CLIENT": 1,
+    # Jobs a client may have waiting for the pool; past it its events get rate_limited.
+    "SYNC_QUEUE_PER_CLIENT": 32,
     # Seconds after which a socket reloads its user before the next event.
     "USER_RECHECK_INTERVAL": 1.0,
     # Seconds between two checks for broadcasts by a page on the HTTP fallback, for

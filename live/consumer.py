@@ -24,6 +24,7 @@ from live import (
     ratelimit,
     registry,
     revocation,
+    scheduling,
     state,
     tokens,
     visitors,
@@ -222,17 +223,23 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if time.monotonic() - self.user_checked >= conf.get("USER_RECHECK_INTERVAL"):
             await self.refresh_user()
 
-    async def run_sync(self, func: Callable[[], T], mounted: Mounted | None = None) -> T:
+    async def run_sync(
+        self, func: Callable[[], T], mounted: Mounted | None = None, *, bounded: bool = False
+    ) -> T:
         """Run blocking component code off the event loop, with fresh DB connections.
 
-        A component with ``run_in_thread = False`` runs in the loop instead: no thread
-        hop, for components that neither query the database nor block.
+        Jobs wait their client's turn (``live.scheduling``); ``bounded`` ones (what the
+        client asked for) get ``RateLimited`` when its queue is full. A component with
+        ``run_in_thread = False`` runs in the loop instead: no thread hop.
         """
         if mounted is not None and not mounted.component.run_in_thread:
             return func()
-        runner = database_sync_to_async(func, thread_sensitive=conf.get("THREAD_SENSITIVE"))
-        result: T = await runner()
-        return result
+        return await scheduling.run(func, self.sync_client(), bounded)
+
+    def sync_client(self) -> scheduling.Client:
+        """Return whose turn this socket's sync work waits for."""
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        return scheduling.client_of(self.user, session_key, self.client_address())
 
     async def send_frame(self, frame: Frame) -> None:
         """Send one frame as compact JSON; close a client that stopped reading."""
@@ -372,7 +379,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return mounted, mounted.join_frame(client_version, remounted)
 
         try:
-            mounted, frame = await self.run_sync(resume)
+            mounted, frame = await self.run_sync(resume, bounded=True)
             component_id = mounted.component_id
             # The claimed id is the client's word: a token for another component must not
             # ride on the id of one already joined past the limit.
@@ -424,7 +431,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
         async with self.lock(mounted.component_id):
             self.cancel_push(mounted.component_id)
-            frame = await self.run_sync(handle, mounted)
+            frame = await self.run_sync(handle, mounted, bounded=True)
             await self.refollow(mounted)
             await self.send_frame(frame)
 
@@ -432,7 +439,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Send the whole HTML of one component again."""
         mounted = self.get_mounted(content.get(protocol.KEY_ID))
         async with self.lock(mounted.component_id):
-            frame = await self.run_sync(mounted.full_frame, mounted)
+            frame = await self.run_sync(mounted.full_frame, mounted, bounded=True)
             await self.send_frame(frame)
 
     async def handle_leave(self, content: Frame) -> None:
@@ -646,7 +653,7 @@ class ComponentConsumer(LiveConsumer):
             limits.count_render(self.holding.client)
             self.holding.take(limits.COMPONENTS)
             try:
-                mounted = await self.run_sync(mount)
+                mounted = await self.run_sync(mount, bounded=True)
             except BaseException:
                 self.holding.give(limits.COMPONENTS)
                 raise

@@ -88,6 +88,7 @@ def test_every_internal_module_says_so() -> None:
         "mounted",
         "protocol",
         "registry",
+        "scheduling",
         "state",
         "tokens",
         "types",

@@ -85,3 +85,42 @@ def test_smoke_run(tmp_path: Path) -> None:
     table = markdown.read_text()
     assert table.startswith("| target | echo | naive | live | live/naive | met? |")
     assert table.splitlines()[0] in completed.stdout
+
+
+def test_fairness_smoke_run(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "fairness", "--smoke", "--output", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-6000:]
+    [path] = tmp_path.glob("fairness-*-smoke.json")
+    results = json.loads(path.read_text())
+    config = results["config"]
+
+    assert (results["schema"], results["kind"], results["mode"]) == (1, "fairness", "smoke")
+    assert results["errors"] == []
+    assert results["server_logs"] == {}
+    assert results["live_settings"] == {"SOCKET_FRAMES_PER_SECOND": 50}
+    assert results["alone"]["events"] == config["events"]
+    assert finite(results["alone"]["p50_ms"])
+    for variant, sockets in (("flood", "flood_sockets"), ("slow", "slow_sessions")):
+        cell = results[variant]
+        assert cell["bystander"]["events"] == config["events"], variant
+        assert finite(cell["ratio_p50"])
+        assert cell["hostile"]["sockets"] == config[sockets]
+        assert cell["hostile"]["answered"] > 0
+        assert cell["hostile"]["errors"] == {}
+        assert cell["consumers_after"] == 1  # only the bystander is left
+    # The bystander's merged HTML is the server's after every flood.
+    assert results["consistent"] is True
+    assert [(t["id"], t["met"]) for t in results["targets"]] == [
+        ("fairness_flood", None),
+        ("fairness_slow", None),
+    ]
+    table = path.with_suffix(".md").read_text()
+    assert table.startswith("| bystander searches | p50 / p95, ms |")
+    assert table.splitlines()[0] in completed.stdout
