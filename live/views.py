@@ -6,17 +6,19 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-from live import conf, frames, outages, permissions, protocol, registry, tokens
+from live import conf, frames, outages, permissions, protocol, registry, revocation, tokens
 from live.component import Component
 from live.exceptions import (
     FrameTooLarge,
     InvalidToken,
     LiveError,
+    NotAuthenticated,
     RateLimited,
     Unavailable,
 )
@@ -60,6 +62,24 @@ def request_binding(request: HttpRequest) -> str:
 
 
 component_url = url_for
+
+
+def resume_for(request: HttpRequest, token: object, **kwargs: Any) -> Mounted:
+    """Resume the component ``token`` names for this request's user and session.
+
+    A token bound to a session that ended is ``unauthenticated`` (see ``revocation``).
+    """
+    try:
+        mounted, _ = Mounted.resume(
+            token, user=getattr(request, "user", None), bound_to=request_binding(request), **kwargs
+        )
+    except InvalidToken as exc:
+        cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        session, user = getattr(request, "session", None), getattr(request, "user", None)
+        if revocation.session_ended(token, session=session, cookie=cookie, user=user):
+            raise NotAuthenticated(revocation.SIGNED_OUT) from exc
+        raise
+    return mounted
 
 
 def _attach(component: Component, user: Any, request: HttpRequest | None) -> None:
@@ -142,6 +162,7 @@ class ComponentView(View):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Run the view and turn every ``LiveError`` into a JSON error."""
         try:
+            revocation.check_request(request)  # a logout in another tab counts at once
             self.check_permissions(request)
             return super().dispatch(request, *args, **kwargs)
         except LiveError as error:
@@ -162,12 +183,7 @@ class ComponentView(View):
         name = self.get_component_name(**kwargs)
         token = request.GET.get("token")
         if token:
-            mounted, _ = Mounted.resume(
-                token,
-                user=getattr(request, "user", None),
-                bound_to=request_binding(request),
-                for_reload=True,
-            )
+            mounted = resume_for(request, token, for_reload=True)
             if mounted.component.name != name:
                 raise InvalidToken(f"Token is for another component than {name!r}")
             get_token(request)
@@ -187,10 +203,7 @@ class ComponentView(View):
         name = self.get_component_name(**kwargs)
         registry.get(name)
         body = _parse_body(request)
-        user, bound_to = getattr(request, "user", None), request_binding(request)
-        mounted, _ = Mounted.resume(
-            body.get("token"), user=user, bound_to=bound_to, signed_state=body.get("state")
-        )
+        mounted = resume_for(request, body.get("token"), signed_state=body.get("state"))
         if mounted.component.name != name:
             raise InvalidToken(f"Token is for another component than {name!r}")
         mounted.client_key = request_client_key(request)
