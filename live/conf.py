@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_INTERVAL": 0.05,
     # Run sync component code on one shared thread (True) or a thread pool (False).
     "THREAD_SENSITIVE": False,
-    # Seconds after which a socket reloads its user before the next event.
+    # Seconds after which a socket reloads its user before it next sends HTML (any path).
     "USER_RECHECK_INTERVAL": 1.0,
     # Seconds between two checks for broadcasts by a page on the HTTP fallback, for
     # components that follow groups (0: never; such pages then update on their next event).

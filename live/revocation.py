@@ -82,18 +82,27 @@ def check_request(request: Any) -> None:
         raise NotAuthenticated(SIGNED_OUT)
 
 
-def session_ended(token: object, *, session: Any, cookie: str | None, user: Any) -> bool:
-    """Return whether ``token`` is refused because the session it was bound to ended.
+def session_ended(
+    token: object, *, session: Any, cookie: str | None, user: Any, cookieless: bool = True
+) -> bool:
+    """Return whether the signed ``token`` is refused because the session it was bound to ended.
 
-    The cookie names a session that is gone (logged out, deleted, expired), or the
-    session's user can no longer sign in (deactivated) and ``token`` was bound to that
-    user: the answer is then ``unauthenticated`` rather than ``token_invalid``.
+    An anonymous client whose cookie is gone (logged out in another tab; unless not
+    ``cookieless``) or names a session that is gone (deleted, expired), or whose session's
+    user can no longer sign in (deactivated): then ``unauthenticated``, not ``token_invalid``.
     """
     from django.contrib.auth import SESSION_KEY
+    from django.core import signing
 
     if session is None or getattr(user, "is_authenticated", False):
         return False
-    if cookie and cookie != session.session_key:
+    try:
+        signing.loads(str(token), salt=tokens.SALT)  # forged tokens stay ``token_invalid``
+    except (signing.BadSignature, ValueError):
+        return False
+    if not cookie:
+        return cookieless
+    if cookie != session.session_key:
         return True
     former = session.get(SESSION_KEY)
     if former is None:

@@ -324,3 +324,55 @@ def test_the_signed_out_mark_keeps_no_session_key_and_outlives_the_session(
     else:  # LocMem
         ttl = cache._expire_info[cache.make_key(key)] - time.time()
     assert ttl == pytest.approx(900, abs=5)
+
+
+REVOKED = """() => {
+  window.revoked = [];
+  document.addEventListener("live:revoked", (e) => window.revoked.push(
+    [e.target.getAttribute("data-live-name"), e.detail.code, e.detail.message]));
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("mode", ["ws", "http"])
+def test_the_page_hears_live_revoked_after_a_logout_in_another_tab(
+    memory_server: Server, page: Any, staff: Any, mode: str
+) -> None:
+    url = memory_server.url
+    _, session_key = session_cookie_for(staff)
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": url}]
+    )
+    if mode == "http":
+        page.add_init_script("delete window.WebSocket")
+    page.goto(url + PANEL)
+    ready = "Object.keys(window.live.components).length === 3 && window.live.mode === "
+    if mode == "ws":
+        ready += "'ws' && Object.values(window.live.components).every((c) => c.html !== null)"
+    else:
+        ready += "'http'"
+    page.wait_for_function(f"window.live && {ready}", timeout=15_000)
+    page.evaluate(REVOKED)
+    csrf = next(
+        c["value"] for c in page.context.cookies() if c["name"] == settings.CSRF_COOKIE_NAME
+    )
+    other_tab = page.context.request.post(
+        url + "/accounts/logout/", headers={"X-CSRFToken": csrf, "Referer": url + PANEL}
+    )
+    assert other_tab.status == 200
+    message = revocation.SIGNED_OUT
+    if mode == "ws":
+        # Pushed by the socket: one notice per component, nothing asked.
+        page.wait_for_function("window.revoked.length === 3")
+        names = ["audit_log", "metrics", "users"]
+    else:
+        users = page.evaluate("document.querySelector('[data-live-name=users]').dataset.liveId")
+        page.evaluate(f"window.live.send({users!r}, 'search', {{query: 'sam'}})")
+        page.wait_for_function("window.revoked.length === 1")
+        names = ["users"]
+    assert sorted(page.evaluate("window.revoked")) == [
+        [n, "unauthenticated", message] for n in names
+    ]
+    # And the component says so where it shows its errors.
+    box = page.locator(f"[data-live-name={names[-1]}] [data-live-error]").first
+    assert box.text_content() == message
