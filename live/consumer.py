@@ -426,11 +426,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             try:
                 mounted, remounted = Mounted.resume(token, user=user, bound_to=bound_to)
             except InvalidToken as exc:
-                # A socket opened without a cookie never had a session to lose.
                 session, cookie = self.scope.get("session"), self.cookie()
-                if revocation.session_ended(
-                    token, session=session, cookie=cookie, user=user, cookieless=False
-                ):
+                if revocation.session_ended(token, session=session, cookie=cookie, user=user):
                     raise NotAuthenticated(revocation.SIGNED_OUT) from exc
                 raise
             return mounted, mounted.join_frame(client_version, remounted)

@@ -40,17 +40,22 @@ def mark_key(session_key: str) -> str:
     return SIGNED_OUT_PREFIX + digest[:40]
 
 
-def mark_signed_out(session_key: str | None) -> None:
+def mark_signed_out(session_key: str | None, user_pk: Any = None) -> None:
     """Remember in the shared cache that ``session_key`` was signed out, as long as it could live.
 
-    A cache that does not answer is logged: the session is flushed all the same, and
-    the periodic re-check sees that.
+    The tokens bound to that session and user are marked too: the browser drops the
+    cookie at logout, and its page still holds them. A cache that does not answer is
+    logged: the session is flushed all the same, and the periodic re-check sees that.
     """
     if not session_key:
         return
     ttl = max(int(settings.SESSION_COOKIE_AGE), int(conf.get("TOKEN_MAX_AGE")))
+    marks = {
+        mark_key(session_key): 1,
+        mark_key(f"token:{tokens.binding(user_pk, session_key)}"): 1,
+    }
     try:
-        state.cache().set(mark_key(session_key), 1, ttl)
+        state.cache().set_many(marks, ttl)
     except outages.ERRORS as exc:
         outages.report("Redis", exc)
 
@@ -82,14 +87,12 @@ def check_request(request: Any) -> None:
         raise NotAuthenticated(SIGNED_OUT)
 
 
-def session_ended(
-    token: object, *, session: Any, cookie: str | None, user: Any, cookieless: bool = True
-) -> bool:
+def session_ended(token: object, *, session: Any, cookie: str | None, user: Any) -> bool:
     """Return whether the signed ``token`` is refused because the session it was bound to ended.
 
-    An anonymous client whose cookie is gone (logged out in another tab; unless not
-    ``cookieless``) or names a session that is gone (deleted, expired), or whose session's
-    user can no longer sign in (deactivated): then ``unauthenticated``, not ``token_invalid``.
+    Its session logged out (the cookie may be gone with it), or the anonymous client's
+    cookie names a session that is gone (deleted, expired), or that session's user can no
+    longer sign in (deactivated): then ``unauthenticated`` rather than ``token_invalid``.
     """
     from django.contrib.auth import SESSION_KEY
     from django.core import signing
@@ -97,11 +100,14 @@ def session_ended(
     if session is None or getattr(user, "is_authenticated", False):
         return False
     try:
-        signing.loads(str(token), salt=tokens.SALT)  # forged tokens stay ``token_invalid``
+        payload = signing.loads(str(token), salt=tokens.SALT)  # forged ones stay token_invalid
     except (signing.BadSignature, ValueError):
         return False
+    bound_to = payload.get("b") if isinstance(payload, dict) else None
+    if isinstance(bound_to, str) and state.cache().get(mark_key(f"token:{bound_to}")) is not None:
+        return True
     if not cookie:
-        return cookieless
+        return False
     if cookie != session.session_key:
         return True
     former = session.get(SESSION_KEY)
@@ -132,7 +138,8 @@ def revoke(user_pk: Any) -> None:
 def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     # Sent before Django flushes the session: mark it first, so a socket that re-checks
     # on the message below does not find the session still alive.
-    mark_signed_out(getattr(getattr(request, "session", None), "session_key", None))
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    mark_signed_out(session_key, getattr(user, "pk", None))
     if user is not None:
         revoke(user.pk)
 

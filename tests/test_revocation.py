@@ -227,6 +227,15 @@ def test_logout_in_another_tab_revokes_resync_join_pushes_and_http(
         assert barrier(again) == [error(again.root("users"), SIGNED_OUT)]
         again.close()
         assert http_paths(server, session, users) == [http_error(SIGNED_OUT)] * 3
+        # As the browser is after the logout: the CSRF cookie, no session cookie.
+        cookieless = Session()
+        cookieless.jar = session.jar
+        assert settings.SESSION_COOKIE_NAME not in cookieless.cookie_header()
+        bare = Tab(cookieless, tab.page, {"users": Root(users.id, "users", users.token)})
+        rejoin(bare.connect(server.url), "users")
+        assert barrier(bare) == [error(users, SIGNED_OUT)]
+        bare.close()
+        assert http_paths(server, cookieless, users) == [http_error(SIGNED_OUT)] * 3
     actor.close()
 
 
