@@ -8,6 +8,7 @@ events and pushes of the staff components, with an exact error frame each.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import time
@@ -22,6 +23,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session as SessionRow
+from django.utils import timezone
 
 from live import revocation, state
 from live.testing import session_cookie_for
@@ -254,12 +256,19 @@ def delete_session(staff: Any, session: Session) -> dict[str, str]:
     return SIGNED_OUT
 
 
+def expire_session(staff: Any, session: Session) -> dict[str, str]:
+    expired = timezone.now() - datetime.timedelta(seconds=1)
+    SessionRow.objects.filter(session_key=session.session_key).update(expire_date=expired)
+    return SIGNED_OUT
+
+
 @pytest.mark.parametrize(
     "change",
     [
         pytest.param(demote, id="update-demotion"),
         pytest.param(deactivate, id="update-deactivation"),
         pytest.param(delete_session, id="session-deleted"),
+        pytest.param(expire_session, id="session-expired"),
     ],
 )
 def test_a_change_without_a_signal_stops_every_path_within_the_window(
