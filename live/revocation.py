@@ -99,8 +99,10 @@ def session_ended(token: object, *, session: Any, cookie: str | None, user: Any)
 
     if session is None or getattr(user, "is_authenticated", False):
         return False
+    if not isinstance(token, str) or len(token) > 8192:
+        return False
     try:
-        payload = signing.loads(str(token), salt=tokens.SALT)  # forged ones stay token_invalid
+        payload = signing.loads(token, salt=tokens.SALT)  # forged ones stay token_invalid
     except (signing.BadSignature, ValueError):
         return False
     bound_to = payload.get("b") if isinstance(payload, dict) else None
