@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_PER_CLIENT": 1,
     # Jobs a client may have waiting for the pool; past it its events get rate_limited.
     "SYNC_QUEUE_PER_CLIENT": 32,
-    # Seconds after which a socket reloads its user before the next event.
+    # Seconds after which a socket reloads its user before it next sends HTML (any path).
     "USER_RECHECK_INTERVAL": 1.0,
     # Seconds between two checks for broadcasts by a page on the HTTP fallback, for
     # components that follow groups (0: never; such pages then update on their next event).

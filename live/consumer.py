@@ -9,11 +9,12 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from live import (
     conf,
@@ -32,7 +33,9 @@ from live import (
 from live.arguments import is_encodable
 from live.catchup import Entry
 from live.exceptions import (
+    InvalidToken,
     LiveError,
+    NotAuthenticated,
     NotJoined,
     ProtocolError,
     RateLimited,
@@ -64,6 +67,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.last_push: dict[str, float] = {}
         self.revoked: dict[str, LiveError] = {}
         self.user_checked = time.monotonic()
+        # One user re-check at a time; paths that send HTML wait for one under way.
+        self.user_lock = asyncio.Lock()
+        #: Set once this socket's session ended: its components and joins get this error.
+        self.signed_out: LiveError | None = None
+        self.session_key: str | None = getattr(self.scope.get("session"), "session_key", None)
+        self.user_pk = getattr(self.user, "pk", None)
         self.bucket = frames.FrameBucket(conf.get("SOCKET_FRAMES_PER_SECOND"))
         self.slow = False
         self.holding = limits.Holding(self.limits_client())
@@ -81,6 +90,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         remember_loop()
         outages.watch(self)
         await self.accept()
+        await self.check_cookie()
         pk = getattr(self.user, "pk", None)
         if pk is not None:
             self.user_group = revocation.user_group(pk)
@@ -147,9 +157,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Called after an outage: join the groups again, save every component, push changes."""
         for group in self.all_groups():
             await self.channel_layer.group_add(group, self.channel_name)
+        await self.maybe_refresh_user()
         for component_id, mounted in list(self.mounted.items()):
             async with self.lock(component_id):
                 frame = await self.run_sync(mounted.after_outage)
+                if not await self.still_joined(mounted):
+                    continue
                 await self.refollow(mounted)
                 if frame[protocol.KEY_TYPE] != protocol.ACK:
                     await self.send_frame(frame)
@@ -191,37 +204,122 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.client_address(),
         )
 
-    async def refresh_user(self) -> None:
-        """Reload the user from the session store and re-check every component."""
-        from channels.auth import get_user
-        from django.conf import settings
-        from django.contrib.auth.models import AnonymousUser
-        from django.contrib.sessions.backends.base import SessionBase
-        from django.utils.module_loading import import_string
+    async def check_cookie(self) -> None:
+        """Treat a socket opened with a signed-out session cookie as signed out."""
+        cookie = self.cookie()
+        if not cookie:
+            return
+        try:
+            if await self.run_sync(lambda: revocation.is_signed_out(cookie)):
+                self.sign_out()
+        except outages.ERRORS as exc:
+            outages.report("Redis", exc)
+            self.user_checked = 0.0  # asked again before anything is sent
 
-        self.user_checked = time.monotonic()
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        user: Any = AnonymousUser()
-        if session_key:
-            store_cls = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
-            store: SessionBase = store_cls(session_key)
-            user = await get_user(cast(Any, {"session": store}))
-        self.scope["user"] = user
-        for component_id, mounted in list(self.mounted.items()):
-            mounted.component.user = user
-            try:
-                await self.run_sync(mounted.component.check_permissions)
-            except LiveError as error:
-                self.drop(component_id)
-                self.revoked[component_id] = error
-                await self.send_error(error, component_id)
+    def cookie(self) -> str | None:
+        """Return the session cookie this socket was opened with."""
+        cookie: str | None = (self.scope.get("cookies") or {}).get(settings.SESSION_COOKIE_NAME)
+        return cookie
+
+    def sign_out(self) -> None:
+        """Make this socket anonymous for good: its session ended."""
+        from django.contrib.auth.models import AnonymousUser
+
+        anonymous: Any = AnonymousUser()
+        self.scope["user"] = anonymous
+        self.user_pk = None
+        if self.signed_out is None:
+            self.signed_out = NotAuthenticated(revocation.SIGNED_OUT)
+
+    async def refresh_user(self, *, due_only: bool = False) -> None:
+        """Reload the user from the session store and re-check every component.
+
+        ``due_only``: unless another re-check made it fresh in the meantime.
+        """
+        async with self.user_lock:
+            started = time.monotonic()
+            if due_only and not self.user_check_due():
+                return
+            if self.user_pk is not None:
+                session_key = self.session_key
+                user = await self.run_sync(lambda: revocation.load_user(session_key))
+                if getattr(user, "pk", None) != self.user_pk:
+                    self.sign_out()  # logged out, session deleted or expired, user deactivated
+                else:
+                    self.scope["user"] = user
+            self.user_checked = started
+            await self.recheck_components()
+
+    def user_check_due(self) -> bool:
+        """Return whether the user was last checked longer than the recheck interval ago."""
+        interval: float = conf.get("USER_RECHECK_INTERVAL")
+        return time.monotonic() - self.user_checked >= interval
+
+    async def recheck_components(self) -> None:
+        """Revoke every component the user may no longer use: an error frame, its groups left."""
+        user, signed_out, joined = self.user, self.signed_out, list(self.mounted.items())
+
+        def check() -> dict[str, LiveError]:
+            errors: dict[str, LiveError] = {}
+            for component_id, mounted in joined:
+                mounted.component.user = user
+                try:
+                    mounted.component.check_permissions()
+                except LiveError as error:
+                    errors[component_id] = error
+            return errors
+
+        if signed_out is not None:
+            errors = {component_id: signed_out for component_id, _ in joined}
+        else:
+            errors = await self.run_sync(check) if joined else {}
+        for component_id, error in errors.items():
+            self.drop(component_id)
+            self.revoked[component_id] = error
+        for component_id, error in errors.items():
+            await self.send_error(error, component_id)
+        with contextlib.suppress(*outages.ERRORS):  # nothing is sent to them either way
+            for component_id in errors:
+                await self.follow(component_id, [])
 
     async def maybe_refresh_user(self) -> None:
-        """Reload the user if it is authenticated and was last checked too long ago."""
-        if getattr(self.user, "pk", None) is None:
+        """Reload the user if it is authenticated and was last checked too long ago.
+
+        First waits for a re-check under way, so nothing goes out on a user about to change.
+        """
+        if self.user_lock.locked():
+            async with self.user_lock:
+                pass
+        if self.user_pk is not None and self.user_check_due():
+            await self.refresh_user(due_only=True)
+
+    async def check_signed_out(self) -> None:
+        """Re-check the user as ``maybe_refresh_user`` does, and ask at once whether it logged out.
+
+        For joins and resyncs: a logout in another tab counts before its message arrives.
+        """
+        due = self.user_pk is not None and self.user_check_due()
+        await self.maybe_refresh_user()
+        if due or self.user_pk is None:
             return
-        if time.monotonic() - self.user_checked >= conf.get("USER_RECHECK_INTERVAL"):
+        session_key = self.session_key
+        if await self.run_sync(lambda: revocation.is_signed_out(session_key)):
             await self.refresh_user()
+
+    async def still_joined(self, mounted: Mounted) -> bool:
+        """Return whether ``mounted`` may still be sent to, after any re-check under way."""
+        if self.user_lock.locked():
+            async with self.user_lock:
+                pass
+        return self.mounted.get(mounted.component_id) is mounted
+
+    def gone(self, component_id: str) -> LiveError:
+        """Return the error for a frame naming ``component_id``, no longer joined here."""
+        if component_id in self.revoked:
+            return self.revoked[component_id]
+        if self.signed_out is not None:
+            return self.signed_out
+        return NotJoined("Component is not joined on this connection; join it first")
 
     async def run_sync(
         self, func: Callable[[], T], mounted: Mounted | None = None, *, bounded: bool = False
@@ -355,14 +453,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def get_mounted(self, component_id: object) -> Mounted:
         """Return a component this socket has joined, or raise ``NotJoined``."""
         mounted = self.mounted.get(component_id) if isinstance(component_id, str) else None
-        if mounted is None and isinstance(component_id, str) and component_id in self.revoked:
-            raise self.revoked[component_id]
+        if mounted is None and isinstance(component_id, str):
+            raise self.gone(component_id)
         if mounted is None:
-            raise NotJoined("Component is not joined on this connection; join it first")
+            raise self.signed_out or NotJoined(
+                "Component is not joined on this connection; join it first"
+            )
         return mounted
 
     async def handle_join(self, content: Frame) -> None:
         """Resume a component from its token and answer with an ack or its HTML."""
+        await self.check_signed_out()
+        if self.signed_out is not None:
+            raise self.signed_out
         token = content.get(protocol.KEY_TOKEN)
         client_version = content.get(protocol.KEY_VERSION)
         bound_to = self.binding()
@@ -375,7 +478,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.holding.take(limits.COMPONENTS)
 
         def resume() -> tuple[Mounted, Frame]:
-            mounted, remounted = Mounted.resume(token, user=user, bound_to=bound_to)
+            try:
+                mounted, remounted = Mounted.resume(token, user=user, bound_to=bound_to)
+            except InvalidToken as exc:
+                session, cookie = self.scope.get("session"), self.cookie()
+                if revocation.session_ended(token, session=session, cookie=cookie, user=user):
+                    raise NotAuthenticated(revocation.SIGNED_OUT) from exc
+                raise
             return mounted, mounted.join_frame(client_version, remounted)
 
         try:
@@ -387,6 +496,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if not fresh and component_id not in self.mounted:
                 self.holding.take(limits.COMPONENTS)
                 fresh = True
+            if not await self.user_unchanged(user):
+                # Re-checked while it resumed: resumed for a user that is no longer current.
+                if self.signed_out is not None:
+                    raise self.signed_out
+                mounted.component.user = self.user
+                await self.run_sync(mounted.component.check_permissions)
         except BaseException:
             if fresh:
                 self.holding.give(limits.COMPONENTS)
@@ -401,14 +516,24 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             added = await self.follow(
                 component_id, [*mounted.groups, component_group(component_id)]
             )
+            if not await self.still_joined(mounted):
+                await self.follow(component_id, [])
+                raise self.gone(component_id)
             await self.send_frame(frame)
             if added:
                 # Broadcasts sent between the catch-up and joining the group.
                 late = await self.run_sync(
                     lambda: mounted.commit(None) if mounted.catch_up() else None
                 )
-                if late is not None:
+                if late is not None and await self.still_joined(mounted):
                     await self.send_frame(late)
+
+    async def user_unchanged(self, user: Any) -> bool:
+        """Return whether the user is still ``user``, after any re-check under way."""
+        if self.user_lock.locked():
+            async with self.user_lock:
+                pass
+        return self.user is user
 
     def check_room(self, component_id: str | None) -> None:
         """Raise ``TooManyComponents`` unless ``component_id`` is joined or there is room."""
@@ -424,22 +549,33 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         payload = content.get(protocol.KEY_PAYLOAD, {})
         ref = content.get(protocol.KEY_REF)
         client = self.holding.client
+        # A logout in another tab counts at once, not a recheck window later.
+        session_key = self.session_key if self.user_pk is not None else None
 
-        def handle() -> Frame:
+        def handle() -> Frame | None:
             limits.count_event(client)  # over every socket of the client, before any work
+            if session_key is not None and revocation.is_signed_out(session_key):
+                return None
             return mounted.atomic(lambda: mounted.handle_event(event, payload, ref))
 
         async with self.lock(mounted.component_id):
             self.cancel_push(mounted.component_id)
             frame = await self.run_sync(handle, mounted, bounded=True)
+            if frame is None:
+                await self.refresh_user()
+            if frame is None or not await self.still_joined(mounted):
+                raise self.gone(mounted.component_id)
             await self.refollow(mounted)
             await self.send_frame(frame)
 
     async def handle_resync(self, content: Frame) -> None:
         """Send the whole HTML of one component again."""
+        await self.check_signed_out()
         mounted = self.get_mounted(content.get(protocol.KEY_ID))
         async with self.lock(mounted.component_id):
             frame = await self.run_sync(mounted.full_frame, mounted, bounded=True)
+            if not await self.still_joined(mounted):
+                raise self.gone(mounted.component_id)
             await self.send_frame(frame)
 
     async def handle_leave(self, content: Frame) -> None:
@@ -510,6 +646,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             event=message["event"],
             payload=message["payload"],
         )
+        await self.maybe_refresh_user()
         for component_id in list(self.followers.get(entry.group, ())):
             mounted = self.mounted.get(component_id)
             if mounted is None:
@@ -524,6 +661,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                     if frame is not None:
                         # Saved with the other sockets' snapshots, before the frame goes.
                         await state.flushed()
+                        if not await self.still_joined(mounted):
+                            continue
                         await self.refollow(mounted)
                         if frame[protocol.KEY_TYPE] != protocol.ACK:
                             await self.send_frame(frame)
@@ -548,11 +687,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def live_revoke(self, message: dict[str, Any]) -> None:
         """Called when the user logged out or their roles changed: re-check everything."""
         await self.refresh_user()
-        for component_id in list(self.revoked):
-            await self.follow(component_id, [])
 
     async def live_update(self, message: dict[str, Any]) -> None:
         """Called for ``broadcast_component_update``: replace one component's HTML/state."""
+        await self.maybe_refresh_user()
         mounted = self.mounted.get(message["component_id"])
         if mounted is None:
             return
@@ -560,7 +698,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             frame = await self.run_sync(
                 lambda: mounted.replace(message.get("html"), message.get("state"))
             )
-            await self.send_frame(frame)
+            if await self.still_joined(mounted):
+                await self.send_frame(frame)
 
     # Coalesced pushes ---------------------------------------------------------------
 
@@ -590,6 +729,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def push(self, component_id: str) -> None:
         """Render one component after broadcasts and send the diff."""
         try:
+            await self.maybe_refresh_user()
             mounted = self.mounted.get(component_id)
             if mounted is None:
                 return
@@ -600,11 +740,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 frame = await self.run_sync(
                     lambda: mounted.atomic(lambda: mounted.commit(None)), mounted
                 )
+                if not await self.still_joined(mounted):
+                    return
                 await self.refollow(mounted)
                 if frame[protocol.KEY_TYPE] != protocol.ACK:
                     await self.send_frame(frame)
         except Unavailable:
             pass  # Pushed again when Redis answers (``recover``).
+        except outages.ERRORS as exc:
+            outages.report("Redis", exc)  # the user re-check could not ask; pushed at ``recover``
         except LiveError as error:
             await self.send_error(error, component_id)
         except Exception:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
 from django.views import View
@@ -19,6 +20,7 @@ from live import (
     protocol,
     ratelimit,
     registry,
+    revocation,
     tokens,
     visitors,
 )
@@ -26,6 +28,7 @@ from live.component import Component
 from live.exceptions import (
     InvalidToken,
     LiveError,
+    NotAuthenticated,
     RateLimited,
     Unavailable,
 )
@@ -93,6 +96,24 @@ def request_client(request: HttpRequest) -> limits.Client:
 
 
 component_url = url_for
+
+
+def resume_for(request: HttpRequest, token: object, **kwargs: Any) -> Mounted:
+    """Resume the component ``token`` names for this request's user and session.
+
+    A token bound to a session that ended is ``unauthenticated`` (see ``revocation``).
+    """
+    try:
+        mounted, _ = Mounted.resume(
+            token, user=getattr(request, "user", None), bound_to=request_binding(request), **kwargs
+        )
+    except InvalidToken as exc:
+        cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        session, user = getattr(request, "session", None), getattr(request, "user", None)
+        if revocation.session_ended(token, session=session, cookie=cookie, user=user):
+            raise NotAuthenticated(revocation.SIGNED_OUT) from exc
+        raise
+    return mounted
 
 
 def _attach(component: Component, user: Any, request: HttpRequest | None) -> None:
@@ -185,6 +206,7 @@ class ComponentView(View):
             refused = bodies.csrf_refusal(request)
             if refused is not None:
                 return refused
+            revocation.check_request(request)  # a logout in another tab counts at once
             self.check_permissions(request)
             return super().dispatch(request, *args, **kwargs)
         except LiveError as error:
@@ -212,12 +234,7 @@ class ComponentView(View):
             ratelimit.hit_component(
                 registry.get(name), request_client_key(request), counted_components(request)
             )
-            mounted, _ = Mounted.resume(
-                token,
-                user=getattr(request, "user", None),
-                bound_to=request_binding(request),
-                for_reload=True,
-            )
+            mounted = resume_for(request, token, for_reload=True)
             if mounted.component.name != name:
                 raise InvalidToken(f"Token is for another component than {name!r}")
             get_token(request)
@@ -239,10 +256,7 @@ class ComponentView(View):
         body = self.body
         if body.get("event") is not None:
             limits.count_event(request_client(request))  # before any work on it
-        user, bound_to = getattr(request, "user", None), request_binding(request)
-        mounted, _ = Mounted.resume(
-            body.get("token"), user=user, bound_to=bound_to, signed_state=body.get("state")
-        )
+        mounted = resume_for(request, body.get("token"), signed_state=body.get("state"))
         if mounted.component.name != name:
             raise InvalidToken(f"Token is for another component than {name!r}")
         mounted.client_key = request_client_key(request)

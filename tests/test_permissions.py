@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,8 @@ from django.contrib.auth.models import AnonymousUser, Permission
 from django.test import Client
 
 import live
-from live import permissions, registry
+from live import permissions, registry, revocation
+from live import state as live_state
 from live.testing import LiveClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -164,6 +166,27 @@ async def test_logout_revokes_the_sockets_of_that_session(staff: Any) -> None:
     assert frame["code"] == "unauthenticated"
     assert (await view.event("bump"))["code"] == "unauthenticated"
     await client.close()
+
+
+async def test_an_event_after_a_logout_whose_message_is_lost_is_refused(
+    staff: Any, settings: Any
+) -> None:
+    settings.LIVE = {"USER_RECHECK_INTERVAL": 3600}  # only the logout's mark can tell
+    async with LiveClient(user=staff) as client:
+        view = await client.mount("t_panel")
+        # What the logout does before its revoke message, which never arrives here.
+        await database_sync_to_async(revocation.mark_signed_out)(client.session_key, staff.pk)
+        frame = await view.event("bump")
+        assert frame == {
+            "type": "error",
+            "id": view.id,
+            "code": "unauthenticated",
+            "message": "Your session ended; reload the page",
+            "ref": frame["ref"],
+        }
+        snapshot = await database_sync_to_async(live_state.load)(view.id)
+        assert snapshot is not None
+        assert json.loads(snapshot.state_json) == {"n": 0}
 
 
 async def test_silent_change_is_caught_by_the_periodic_recheck(staff: Any, settings: Any) -> None:

@@ -73,6 +73,8 @@ const P = {
 const SERVER_TYPES = [P.ACK, P.DIFF, P.ERROR, P.FULL, P.PONG];
 // Errors after which a component is fetched again over HTTP and rejoined.
 const RELOAD_CODES = [P.TOKEN_EXPIRED, P.TOKEN_OUTDATED, P.STATE_LOST];
+// Errors saying the user may no longer see a component (logout, lost role): `live:revoked`.
+const REVOKED_CODES = [P.UNAUTHENTICATED, P.FORBIDDEN];
 // Close codes on which the htmx extension reconnects by itself.
 const EXT_RETRY = [1006, 1011, 1012, 1013];
 // DOM hooks read only by this file; not on the wire, so not in `P`.
@@ -391,6 +393,15 @@ function hideError(rec) {
   rec.errorUndo = null;
 }
 
+/** Tell the page a component was revoked: `unauthenticated`, or `forbidden` not answering an event. */
+function revoked(rec, err) {
+  const code = err[P.KEY_CODE];
+  // A handler may refuse one event with `forbidden`; only the server's own notice revokes.
+  if (!rec || REVOKED_CODES.indexOf(code) < 0 || (code === P.FORBIDDEN && err[P.KEY_REF] != null)) return;
+  rec.poll = 0; // nothing more comes to it: stop asking
+  emit(rec.root, "live:revoked", { id: rec.id, code, message: err[P.KEY_MESSAGE] });
+}
+
 function report(rec, err) {
   emit(rec ? rec.root : document, "live:error", err);
   if (!rec) return console.warn("live: " + (err[P.KEY_MESSAGE] || err[P.KEY_CODE]));
@@ -579,6 +590,7 @@ function onError(f, rec, entry) {
   settle(entry, f);
   if (rec && RELOAD_CODES.indexOf(code) >= 0 && reload(rec)) return emit(rec.root, "live:error", f);
   report(rec, f);
+  revoked(rec, f);
 }
 
 // Events from the user -----------------------------------------------------------------
@@ -800,6 +812,7 @@ async function pollNow(rec) {
   } catch (err) {
     return; // unreachable: the next poll or event tries again
   }
+  if (data && REVOKED_CODES.indexOf(data[P.KEY_CODE]) >= 0) return onFrame(errorFrame(rec.id, null, data[P.KEY_CODE], data.error));
   if (!res.ok || !data || data.error) return;
   if (data[P.KEY_STATE]) rec.state = data[P.KEY_STATE];
   onFrame({
@@ -883,7 +896,9 @@ function fatal(code, reason) {
   const message = reason || sock.lastError || "The connection was closed (" + code + ").";
   pending.forEach((entry) => entry.via !== "http" && settle(entry, errorFrame(entry.id, entry.ref, errCode, message)));
   Object.keys(components).forEach((id) => {
-    report(components[id], Object.assign(errorFrame(id, null, errCode, message), { close: code }));
+    const err = Object.assign(errorFrame(id, null, errCode, message), { close: code });
+    report(components[id], err);
+    revoked(components[id], err);
   });
 }
 
