@@ -48,6 +48,13 @@ from live.types import Frame
 
 logger = logging.getLogger("live")
 
+try:  # what daphne's WebSocket library raises for a send after the client closed
+    from autobahn.exception import Disconnected as _Disconnected
+
+    SOCKET_CLOSED: tuple[type[BaseException], ...] = (_Disconnected,)
+except ImportError:  # another server
+    SOCKET_CLOSED = ()
+
 T = TypeVar("T")
 
 
@@ -358,7 +365,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 "live: a %s frame held a lone surrogate; sent escaped", frame.get("type")
             )
             text = json.dumps(frame, separators=(",", ":"))
-        await self.send(text_data=text)
+        try:
+            await self.send(text_data=text)
+        except SOCKET_CLOSED:
+            # The client closed while this was on its way; its disconnect comes next.
+            self.slow = True
 
     def unsent_bytes(self) -> int | None:
         """Return the bytes written to this socket but not yet taken by the client, if known.

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -1072,3 +1073,27 @@ def test_no_component_endpoint_answers_500_to_hostile_params(boss: Any, user: An
                 if response.status_code >= 500:
                     failures.append(f"{who} GET {name} {str(query)[:40]}: {response.status_code}")
     assert failures == []
+
+
+def test_a_client_that_closes_with_events_unanswered_logs_no_error(server: Server) -> None:
+    before = len(server.output())
+    session = Session()
+    for _ in range(12):
+        tab = session.tab(server.url + "/live/components/counter/")
+        tab.connect(server.url)
+        tab.join("counter")
+        counter = tab.root("counter")
+        for ref in range(40):
+            tab.send(
+                {"type": "event", "id": counter.id, "event": "increment", "payload": {}, "ref": ref}
+            )
+        tab.close()  # without reading a single answer
+    # A socket opened afterwards is served: nothing of the closed ones leaked into it.
+    tab = session.tab(server.url + "/live/components/counter/")
+    tab.connect(server.url)
+    try:
+        assert tab.join("counter")["type"] in {"ack", "full"}
+    finally:
+        tab.close()
+    time.sleep(0.5)
+    assert daphne_errors(server, before) == []

@@ -194,6 +194,24 @@ def gauge() -> Iterator[None]:
     registry.unregister("t_gauge")
 
 
+@pytest.mark.usefixtures("frozen_clock", "gauge")
+def test_a_page_rendering_a_component_past_its_budget_still_answers(user: Any) -> None:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    page = Template("{% load live %}<main>{% live_component 't_gauge' %}</main>")
+    pages = []
+    for _ in range(3):
+        request = RequestFactory().get("/")
+        request.user = user
+        pages.append(page.render(Context({"request": request})))
+    assert [("<b>0</b>" in html) for html in pages] == [True, True, False]
+    assert pages[2] == (
+        '<main><div class="live-error" role="alert" data-live-code="rate_limited" '
+        'data-live-retry-after="30">Too many requests</div></main>'
+    )
+
+
 @pytest.mark.parametrize(
     ("limits", "text"),
     [
