@@ -35,6 +35,7 @@ from live import (
 from live.component import Component, run
 from live.composition import SLOTS_KEY, placeholder
 from live.exceptions import (
+    ExpiredToken,
     InvalidToken,
     LiveError,
     ProtocolError,
@@ -585,7 +586,10 @@ def _load_signed_state(blob: object, component_id: str, bound_to: str) -> state.
     if not isinstance(blob, str):
         raise InvalidToken("Malformed component state")
     try:
-        payload = signing.loads(blob, salt=STATE_SALT)
+        # No older than a token: a saved copy cannot bring back a long-gone state.
+        payload = signing.loads(blob, salt=STATE_SALT, max_age=conf.get("TOKEN_MAX_AGE"))
+    except signing.SignatureExpired as exc:
+        raise ExpiredToken("Component state has expired; reload the component") from exc
     except (signing.BadSignature, ValueError) as exc:
         raise InvalidToken("Component state was tampered with") from exc
     if payload.get("i") != component_id or payload.get("b") != bound_to:

@@ -155,6 +155,30 @@ def test_tampered_state_is_rejected() -> None:
     }
 
 
+def test_signed_state_older_than_a_token_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from types import SimpleNamespace
+
+    from django.core import signing
+
+    client = Client()
+    root = mount(client, "t_tally")
+    body = post(client, "t_tally", {"token": root["token"], "event": "add"}).json()
+    # A day and a minute later, with a token just issued: only the state is too old.
+    later = time.time() + 24 * 3600 + 60
+    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: later))
+    fresh = client.get("/live/components/t_tally/", {"token": body["token"]}).content.decode()
+    token = re.search(r'data-live-token="([^"]+)"', fresh)
+    assert token is not None
+    response = post(
+        client, "t_tally", {"token": token.group(1), "event": "add", "state": body["state"]}
+    )
+    assert (response.status_code, response.json()) == (
+        403,
+        {"error": "Component state has expired; reload the component", "code": "token_expired"},
+    )
+
+
 def test_form_encoded_body_works() -> None:
     client = Client()
     root = mount(client, "t_tally")
