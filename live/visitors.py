@@ -92,7 +92,7 @@ def visitor_key(request: HttpRequest, mint: bool = True) -> str | None:
             visitor = mint_visitor(request)
     if visitor is None:
         return None
-    return salted_hmac(SALT + ".key", visitor).hexdigest()[:32]
+    return salted_hmac(SALT + ".key", visitor, algorithm="sha256").hexdigest()[:32]
 
 
 def set_cookie(request: HttpRequest, response: HttpResponseBase) -> None:

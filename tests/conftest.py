@@ -129,6 +129,18 @@ class Server:
         self.process = process
         self.log = log
 
+    def stop(self) -> None:
+        """End the process (if it still runs) and wait for it."""
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
     def output(self) -> str:
         """Return what the server printed so far."""
         from pathlib import Path
@@ -198,11 +210,7 @@ def daphne_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Serv
     try:
         yield server
     finally:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except Exception:
-            server.process.kill()
+        server.stop()
 
 
 CHROMIUM_ARGS = [

@@ -831,8 +831,7 @@ def server(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[S
     with django_db_blocker.unblock():
         started = start_server(env)
     yield started
-    started.process.terminate()
-    started.process.wait(timeout=10)
+    started.stop()
 
 
 def daphne_errors(server: Server, before: int) -> list[str]:

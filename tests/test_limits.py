@@ -491,8 +491,7 @@ def daphne_with_caps(django_db_blocker: Any) -> Iterator[Server]:
     with django_db_blocker.unblock():
         server = start_server({"LIVE_SETTINGS": json.dumps({**caps, "CLIENT_COUNT_EPOCH": 3})})
     yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    server.stop()
 
 
 def test_socket_and_component_caps_through_a_real_daphne(daphne_with_caps: Server) -> None:
@@ -535,9 +534,7 @@ def two_workers(redis_layer: str, redis_url: str, django_db_blocker: Any) -> Ite
         started = [start_server(env), start_server(env)]
     yield started
     for server in started:
-        if server.process.poll() is None:
-            server.process.terminate()
-            server.process.wait(timeout=10)
+        server.stop()
 
 
 @pytest.mark.redis

@@ -144,8 +144,7 @@ def test_a_toggle_in_another_process_reaches_the_feed(
 
         table_html, feed_html = asyncio.run(watch())
     finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
+        server.stop()
     assert status_of(table_html, target.pk) == "inactive"
     assert "by root" in feed_html
     assert "User deactivated" in feed_html

@@ -40,9 +40,7 @@ def workers(redis_layer: str, redis_url: str, django_db_blocker: Any) -> Iterato
         started = [start_server(env), start_server(env)]
     yield started
     for server in started:
-        if server.process.poll() is None:
-            server.process.terminate()
-            server.process.wait(timeout=10)
+        server.stop()
 
 
 def logged_in(user: Any) -> Session:

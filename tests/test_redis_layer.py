@@ -28,8 +28,7 @@ def worker(redis_layer: str, redis_url: str, django_db_blocker: Any) -> Iterator
         # A consumer not finished 2 s after its socket closed is killed, with a warning.
         started = start_server(env, daphne_args=("--application-close-timeout", "2"))
     yield started
-    started.process.terminate()
-    started.process.wait(timeout=10)
+    started.stop()
 
 
 def open_sockets(pid: int) -> int:

@@ -39,18 +39,13 @@ SIGNED_OUT = {"code": "unauthenticated", "message": revocation.SIGNED_OUT}
 STAFF_ONLY = {"code": "forbidden", "message": "Staff access required"}
 
 
-def stop(server: Server) -> None:
-    server.process.terminate()
-    server.process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def memory_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Server]:
     """A daphne on the in-memory layer and LocMem cache, even when the suite runs on Redis."""
     with django_db_blocker.unblock():
         server = start_server({"REDIS_URL": ""})
     yield server
-    stop(server)
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +58,7 @@ def redis_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Serve
     with django_db_blocker.unblock():
         server = start_server(env)
     yield server
-    stop(server)
+    server.stop()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

@@ -26,8 +26,7 @@ def server(django_db_blocker: Any) -> Iterator[Server]:
     with django_db_blocker.unblock():
         started = start_server({"LIVE_SETTINGS": json.dumps(settings)})
     yield started
-    started.process.terminate()
-    started.process.wait(timeout=10)
+    started.stop()
 
 
 def rss_kib(pid: int) -> int:
