@@ -8,6 +8,7 @@ local-memory cache, so every worker shares the same counters.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -43,12 +44,20 @@ class Rate:
     @classmethod
     def parse(cls, text: str) -> Rate:
         """Parse ``"5/second"``, ``"30/minute"``, ``"100/10m"`` and the like."""
-        match = _RATE.match(text) if isinstance(text, str) else None
-        if match is None or match.group(3) not in _UNITS or int(match.group(1)) < 1:
-            units = ", ".join(sorted({"second", "minute", "hour", "day"}))
-            raise ValueError(f"Invalid rate {text!r}: use 'N/unit' with unit one of: {units}.")
-        multiplier = int(match.group(2) or 1)
-        return cls(limit=int(match.group(1)), period=multiplier * _UNITS[match.group(3)])
+        # Cached: the per-client event rate is read from the settings before every event.
+        return _parsed(text) if isinstance(text, str) else _parse(text)
+
+
+def _parse(text: object) -> Rate:
+    match = _RATE.match(text) if isinstance(text, str) else None
+    if match is None or match.group(3) not in _UNITS or int(match.group(1)) < 1:
+        units = ", ".join(sorted({"second", "minute", "hour", "day"}))
+        raise ValueError(f"Invalid rate {text!r}: use 'N/unit' with unit one of: {units}.")
+    multiplier = int(match.group(2) or 1)
+    return Rate(limit=int(match.group(1)), period=multiplier * _UNITS[match.group(3)])
+
+
+_parsed = functools.lru_cache(maxsize=128)(_parse)
 
 
 def client_key(user: Any, session_key: str | None, address: str | None) -> str:
